@@ -1,0 +1,52 @@
+# The README's commands. Everything goes through uv and the committed uv.lock.
+UV ?= uv
+RUN = $(UV) run --frozen
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run install migrate test lint format worker beat messages compilemessages bench
+
+install:
+	@command -v $(UV) >/dev/null || { echo "uv is missing: pip install uv (https://docs.astral.sh/uv/)"; exit 1; }
+	$(UV) sync --frozen
+
+## make run: the app at http://127.0.0.1:8000 with demo data (SQLite, mail to var/mail/)
+run: install
+	$(RUN) python manage.py migrate --no-input
+	@if [ ! -f var/.demo-seeded ]; then $(RUN) python manage.py seed_demo && touch var/.demo-seeded; fi
+	@echo ""
+	@echo "  Tvärgrupp runs at http://$(HOST):$(PORT)/"
+	@echo "  Moderator:        karin.aberg@demo.tvargrupp.se  / tvargrupp-demo"
+	@echo "  Head of HR:       maria.lindqvist@demo.tvargrupp.se / tvargrupp-demo"
+	@echo "  Admin (/admin/):  admin@demo.tvargrupp.se / tvargrupp-demo"
+	@echo "  Sign-in codes and all other e-mail are written to var/mail/"
+	@echo ""
+	$(RUN) python manage.py runserver $(HOST):$(PORT)
+
+## make test: the whole suite on PostgreSQL, Redis, a Celery worker, SMTP and Chromium
+test: install
+	$(RUN) pytest
+
+## make lint: ruff, formatting, missing migrations, translation files
+lint: install
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	DATABASE_URL= $(RUN) python manage.py makemigrations --check --dry-run
+	msgfmt --check --statistics -o /dev/null locale/sv/LC_MESSAGES/django.po
+	$(RUN) pytest -q -p no:cacheprovider tests/test_i18n.py::test_swedish_catalogue_is_complete
+
+format: install
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
+
+## make worker: a Celery worker for production-like setups (needs REDIS_URL)
+worker: install
+	$(RUN) celery -A tvargrupp worker --queues default,mail,pdf --loglevel INFO
+
+## make messages: extract strings into locale/sv and compile the catalogue
+messages: install
+	$(RUN) python manage.py makemessages --locale sv --no-obsolete --ignore ".venv/*" --ignore "var/*" --ignore "tests/*" --ignore "bench/*"
+	$(RUN) python manage.py compilemessages --locale sv --ignore ".venv/*"
+
+compilemessages: install
+	$(RUN) python manage.py compilemessages --locale sv --ignore ".venv/*"

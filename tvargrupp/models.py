@@ -1,0 +1,22 @@
+"""Small pieces shared by every app's models."""
+
+import secrets
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+# Lower-case letters and digits without the look-alikes 0/o and 1/l/i.
+_CODE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+
+
+def new_code(length: int = 10) -> str:
+    """An opaque, URL-safe identifier for use in addresses instead of a row id."""
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(length))
+
+
+class TimestampedModel(models.Model):
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        abstract = True
