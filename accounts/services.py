@@ -1,0 +1,20 @@
+from django.db import transaction
+
+from accounts.models import User
+
+
+@transaction.atomic
+def user_update_profile(*, user: User, full_name: str, language: str) -> User:
+    user.full_name = full_name.strip()
+    user.language = language
+    user.full_clean()
+    user.save(update_fields=["full_name", "language"])
+    return user
+
+
+@transaction.atomic
+def user_set_language(*, user: User, language: str) -> User:
+    user.language = language
+    user.full_clean()
+    user.save(update_fields=["language"])
+    return user

@@ -1,0 +1,114 @@
+"""Who may do what: the one place every view, selector and service asks.
+
+A person's role in a group is the strongest that applies:
+
+- admin: a superuser of the installation, sees and changes everything;
+- moderator: listed among the group's moderators;
+- head: heads one of the group's departments;
+- participant: invited to the group, or to one of its meetings;
+- outsider: none of these, and sees nothing of the group (404, not 403).
+"""
+
+from enum import IntEnum
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+
+from groups.models import Department, Group
+
+
+class Role(IntEnum):
+    OUTSIDER = 0
+    PARTICIPANT = 1
+    HEAD = 2
+    MODERATOR = 3
+    ADMIN = 4
+
+    @property
+    def label(self) -> str:
+        return str(ROLE_LABELS[self])
+
+
+ROLE_LABELS = {
+    Role.OUTSIDER: _("Outsider"),
+    Role.PARTICIPANT: _("Participant"),
+    Role.HEAD: _("Department head"),
+    Role.MODERATOR: _("Moderator"),
+    Role.ADMIN: _("Administrator"),
+}
+
+
+class Action(IntEnum):
+    """What can be asked of a group, each with the least role that may do it."""
+
+    VIEW = Role.PARTICIPANT
+    MODERATE = Role.MODERATOR
+
+
+def groups_with_roles(user) -> QuerySet[Group]:
+    """Groups annotated with the user's memberships, ready for `role_from_annotations`."""
+    # Imported here: meetings depends on groups, not the other way round.
+    from meetings.models import Attendance
+
+    qs = Group.objects.all()
+    if not user.is_authenticated:
+        return qs.none()
+    return qs.annotate(
+        user_is_moderator=Exists(
+            Group.moderators.through.objects.filter(group_id=OuterRef("pk"), user_id=user.pk)
+        ),
+        user_is_head=Exists(
+            Department.heads.through.objects.filter(
+                department__group_id=OuterRef("pk"), user_id=user.pk
+            )
+        ),
+        user_is_participant=Exists(
+            Group.participants.through.objects.filter(group_id=OuterRef("pk"), user_id=user.pk)
+        )
+        | Exists(Attendance.objects.filter(meeting__group_id=OuterRef("pk"), user_id=user.pk)),
+    )
+
+
+def groups_visible_to(user) -> QuerySet[Group]:
+    qs = groups_with_roles(user)
+    if user.is_authenticated and user.is_superuser:
+        return qs
+    return qs.filter(Q(user_is_moderator=True) | Q(user_is_head=True) | Q(user_is_participant=True))
+
+
+def role_from_annotations(user, group: Group) -> Role:
+    if not user.is_authenticated or not user.is_active:
+        return Role.OUTSIDER
+    if user.is_superuser:
+        return Role.ADMIN
+    if group.user_is_moderator:
+        return Role.MODERATOR
+    if group.user_is_head:
+        return Role.HEAD
+    if group.user_is_participant:
+        return Role.PARTICIPANT
+    return Role.OUTSIDER
+
+
+def group_role(*, user, group: Group) -> Role:
+    """The user's role in a group; one query unless the group carries the annotations."""
+    if hasattr(group, "user_is_moderator"):
+        return role_from_annotations(user, group)
+    if not user.is_authenticated:
+        return Role.OUTSIDER
+    annotated = groups_with_roles(user).filter(pk=group.pk).first()
+    return role_from_annotations(user, annotated) if annotated else Role.OUTSIDER
+
+
+def can(role: Role, action: Action) -> bool:
+    return role >= action.value
+
+
+def require(role: Role, action: Action) -> None:
+    """Refuse: outsiders learn nothing (404), members lacking the right get 403."""
+    if role == Role.OUTSIDER:
+        raise Http404
+    if not can(role, action):
+        raise PermissionDenied

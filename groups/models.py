@@ -1,0 +1,206 @@
+import secrets
+import zoneinfo
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Language
+from tvargrupp.models import TimestampedModel, new_code
+
+INVITATION_LIFETIME = timedelta(days=14)
+
+
+def validate_time_zone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            _("%(value)s is not a known time zone."), params={"value": value}
+        ) from None
+
+
+class Group(TimestampedModel):
+    """The standing cross-department forum (a Tvärgrupp)."""
+
+    code = models.CharField(_("code"), max_length=16, unique=True, default=new_code, editable=False)
+    name = models.CharField(_("name"), max_length=120)
+    description = models.TextField(_("description"), max_length=2000, blank=True)
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="Europe/Stockholm", validators=[validate_time_zone]
+    )
+    moderators = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        related_name="moderated_groups",
+        blank=True,
+        verbose_name=_("moderators"),
+    )
+    participants = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        related_name="participating_groups",
+        blank=True,
+        verbose_name=_("participants"),
+        help_text=_("People invited to the meetings besides the department heads."),
+    )
+
+    class Meta:
+        verbose_name = _("group")
+        verbose_name_plural = _("groups")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("groups:group_detail", kwargs={"code": self.code})
+
+
+class BoardColour(models.TextChoices):
+    """Post-it colours: the Okabe–Ito palette, distinguishable with colour-blindness.
+
+    Cards are always labelled with the department's short name too; the colour is
+    never the only cue. Each value maps to a CSS class `dept-<value>`.
+    """
+
+    ORANGE = "orange", _("Orange")
+    SKY = "sky", _("Sky blue")
+    GREEN = "green", _("Bluish green")
+    YELLOW = "yellow", _("Yellow")
+    BLUE = "blue", _("Blue")
+    VERMILION = "vermilion", _("Vermilion")
+    PURPLE = "purple", _("Reddish purple")
+    GREY = "grey", _("Grey")
+
+
+class Department(TimestampedModel):
+    group = models.ForeignKey(
+        Group, on_delete=models.CASCADE, related_name="departments", verbose_name=_("group")
+    )
+    name = models.CharField(_("name"), max_length=80)
+    short_name = models.CharField(
+        _("short name"), max_length=12, help_text=_("Shown on every post-it, e.g. HR or IT.")
+    )
+    colour = models.CharField(
+        _("board colour"), max_length=16, choices=BoardColour.choices, default=BoardColour.SKY
+    )
+    heads = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        related_name="headed_departments",
+        blank=True,
+        verbose_name=_("department heads"),
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        ordering = ["group", "position", "name"]
+        constraints = [
+            models.UniqueConstraint("group", Lower("name"), name="department_name_unique_in_group"),
+            models.UniqueConstraint(
+                "group", Lower("short_name"), name="department_short_name_unique_in_group"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(colour__in=BoardColour.values), name="department_colour_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.short_name})"
+
+
+class InvitationRole(models.TextChoices):
+    MODERATOR = "moderator", _("Moderator")
+    HEAD = "head", _("Department head")
+    PARTICIPANT = "participant", _("Participant")
+
+
+def new_invitation_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def invitation_expiry():
+    return timezone.now() + INVITATION_LIFETIME
+
+
+class Invitation(TimestampedModel):
+    """A moderator's invitation of a person, by e-mail, into a group role."""
+
+    group = models.ForeignKey(
+        Group, on_delete=models.CASCADE, related_name="invitations", verbose_name=_("group")
+    )
+    email = models.EmailField(_("e-mail address"))
+    full_name = models.CharField(_("full name"), max_length=150, blank=True)
+    role = models.CharField(_("role"), max_length=16, choices=InvitationRole.choices)
+    department = models.ForeignKey(
+        Department,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="invitations",
+        verbose_name=_("department"),
+    )
+    language = models.CharField(
+        _("language"), max_length=8, choices=Language.choices, default=Language.SWEDISH
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("invited by"),
+    )
+    key = models.CharField(max_length=64, unique=True, default=new_invitation_key, editable=False)
+    expires_at = models.DateTimeField(_("expires"), default=invitation_expiry)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("accepted by"),
+    )
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(role=InvitationRole.HEAD, department__isnull=False)
+                    | (~models.Q(role=InvitationRole.HEAD) & models.Q(department__isnull=True))
+                ),
+                name="invitation_department_iff_head",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(role__in=InvitationRole.values), name="invitation_role_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.group} ({self.get_role_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("groups:invitation_accept", kwargs={"key": self.key})
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = self.email.strip().lower()
+        if self.role == InvitationRole.HEAD and self.department_id is None:
+            raise ValidationError({"department": _("Choose the department this person heads.")})
+        if self.role != InvitationRole.HEAD:
+            self.department = None
+        if self.department_id and self.department.group_id != self.group_id:
+            raise ValidationError({"department": _("This department belongs to another group.")})
+
+    @property
+    def is_usable(self) -> bool:
+        return self.accepted_at is None and self.expires_at > timezone.now()

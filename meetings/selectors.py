@@ -1,0 +1,94 @@
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, Q
+from django.http import Http404
+
+from accounts.models import User
+from groups.access import Action, group_role, groups_with_roles, require
+from groups.models import Department
+from meetings.models import Attendance, Meeting
+from topics.models import Contribution, FollowUp, FollowUpStatus, Topic, TopicLink, TopicStatus
+
+VISIBLE_TOPIC_STATUSES = [TopicStatus.SUBMITTED, TopicStatus.DISCUSSED, TopicStatus.PARKED]
+
+
+def meeting_get_for_user(*, user: User, code: str, action: Action = Action.VIEW) -> Meeting:
+    """The meeting behind `code`, its group annotated with the user's role.
+
+    Outsiders of the group get 404, members without the right 403.
+    """
+    meeting = Meeting.objects.filter(code=code).first()
+    if meeting is None:
+        raise Http404
+    group = groups_with_roles(user).filter(pk=meeting.group_id).first()
+    if group is None:
+        raise Http404
+    meeting.group = group
+    meeting.role = group_role(user=user, group=group)
+    require(meeting.role, action)
+    return meeting
+
+
+@dataclass
+class MeetingPage:
+    meeting: Meeting
+    topics: list[Topic]
+    departments: list[Department]
+    attendances: list[Attendance]
+    follow_ups: list[FollowUp]
+    open_earlier_follow_ups: list[FollowUp]
+
+
+def _link_prefetches() -> list[Prefetch]:
+    linked = "department", "meeting"
+    return [
+        Prefetch(
+            "links_out",
+            queryset=TopicLink.objects.select_related(
+                *(f"to_topic__{field}" for field in linked)
+            ).order_by("created_at"),
+        ),
+        Prefetch(
+            "links_in",
+            queryset=TopicLink.objects.select_related(
+                *(f"from_topic__{field}" for field in linked)
+            ).order_by("created_at"),
+        ),
+    ]
+
+
+def meeting_page(*, meeting: Meeting) -> MeetingPage:
+    """Everything the read-only meeting page shows, in a fixed number of queries."""
+    topics = list(
+        meeting.topics.filter(status__in=VISIBLE_TOPIC_STATUSES)
+        .select_related("department", "author")
+        .prefetch_related(
+            Prefetch(
+                "contributions",
+                queryset=Contribution.objects.select_related("author", "department"),
+            ),
+            Prefetch(
+                "follow_ups",
+                queryset=FollowUp.objects.select_related("owner", "owner_department"),
+            ),
+            *_link_prefetches(),
+        )
+        .order_by("position", "created_at")
+    )
+    follow_up_qs = FollowUp.objects.select_related("owner", "owner_department", "topic")
+    return MeetingPage(
+        meeting=meeting,
+        topics=topics,
+        departments=list(meeting.group.departments.all()),
+        attendances=list(
+            meeting.attendances.select_related("user", "department").order_by("user__full_name")
+        ),
+        follow_ups=list(follow_up_qs.filter(meeting=meeting)),
+        open_earlier_follow_ups=list(
+            follow_up_qs.filter(
+                Q(meeting__group=meeting.group_id)
+                & Q(meeting__starts_at__lt=meeting.starts_at)
+                & Q(status=FollowUpStatus.OPEN)
+            ).select_related("meeting")
+        ),
+    )

@@ -1,0 +1,234 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from groups.models import Department
+from meetings.models import Meeting
+from tvargrupp.models import TimestampedModel, new_code
+
+TITLE_MAX = 120
+FIELD_MAX = 2000
+TEXT_MAX = 4000
+
+
+class TopicStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    DISCUSSED = "discussed", _("Discussed")
+    PARKED = "parked", _("Parked")
+
+
+class Topic(TimestampedModel):
+    """A post-it: one department's challenge, brought to one meeting."""
+
+    meeting = models.ForeignKey(
+        Meeting, on_delete=models.CASCADE, related_name="topics", verbose_name=_("meeting")
+    )
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="topics", verbose_name=_("department")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="topics",
+        verbose_name=_("author"),
+    )
+    code = models.CharField(_("code"), max_length=16, unique=True, default=new_code, editable=False)
+    title = models.CharField(_("title"), max_length=TITLE_MAX)
+    background = models.TextField(_("background"), max_length=FIELD_MAX, blank=True)
+    current_state = models.TextField(_("how it is now"), max_length=FIELD_MAX, blank=True)
+    goal = models.TextField(_("where we want to go"), max_length=FIELD_MAX, blank=True)
+    obstacle = models.TextField(_("what stands in the way"), max_length=FIELD_MAX, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=TopicStatus.choices, default=TopicStatus.DRAFT
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("post-it")
+        verbose_name_plural = _("post-its")
+        ordering = ["meeting", "position", "created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(version__gte=1), name="topic_version_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=TopicStatus.values), name="topic_status_known"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status=TopicStatus.DRAFT) | models.Q(submitted_at__isnull=False),
+                name="topic_submitted_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        super().clean()
+        if (
+            self.department_id
+            and self.meeting_id
+            and (self.department.group_id != self.meeting.group_id)
+        ):
+            raise ValidationError({"department": _("This department belongs to another group.")})
+
+
+class ContributionKind(models.TextChoices):
+    IDEA = "idea", _("Idea")
+    THOUGHT = "thought", _("Thought")
+
+
+class Contribution(TimestampedModel):
+    """An idea or thought offered on a post-it during the meeting."""
+
+    topic = models.ForeignKey(
+        Topic, on_delete=models.CASCADE, related_name="contributions", verbose_name=_("post-it")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="contributions",
+        verbose_name=_("author"),
+    )
+    department = models.ForeignKey(
+        Department,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="contributions",
+        verbose_name=_("department"),
+    )
+    kind = models.CharField(
+        _("kind"), max_length=16, choices=ContributionKind.choices, default=ContributionKind.IDEA
+    )
+    text = models.TextField(_("text"), max_length=TEXT_MAX)
+
+    class Meta:
+        verbose_name = _("idea or thought")
+        verbose_name_plural = _("ideas and thoughts")
+        ordering = ["topic", "created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=ContributionKind.values),
+                name="contribution_kind_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class LinkKind(models.TextChoices):
+    SIMILAR = "similar", _("Similar challenge")
+    HELPS_SOLVE = "helps_solve", _("Can help solve")
+
+
+class TopicLink(TimestampedModel):
+    """A link between two post-its, also across meetings: shown on both."""
+
+    from_topic = models.ForeignKey(
+        Topic, on_delete=models.CASCADE, related_name="links_out", verbose_name=_("from post-it")
+    )
+    to_topic = models.ForeignKey(
+        Topic, on_delete=models.CASCADE, related_name="links_in", verbose_name=_("to post-it")
+    )
+    kind = models.CharField(
+        _("kind"), max_length=16, choices=LinkKind.choices, default=LinkKind.SIMILAR
+    )
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+
+    class Meta:
+        verbose_name = _("similar challenge")
+        verbose_name_plural = _("similar challenges")
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(from_topic=models.F("to_topic")), name="topiclink_not_to_self"
+            ),
+            models.UniqueConstraint(fields=["from_topic", "to_topic"], name="topiclink_unique"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=LinkKind.values), name="topiclink_kind_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_topic} ↔ {self.to_topic}"
+
+
+class FollowUpStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    DONE = "done", _("Done")
+    DROPPED = "dropped", _("Dropped")
+
+
+class FollowUp(TimestampedModel):
+    """An agreed action, with an owner and a due date, reviewed at later meetings."""
+
+    meeting = models.ForeignKey(
+        Meeting, on_delete=models.CASCADE, related_name="follow_ups", verbose_name=_("meeting")
+    )
+    topic = models.ForeignKey(
+        Topic,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+        verbose_name=_("post-it"),
+    )
+    code = models.CharField(_("code"), max_length=16, unique=True, default=new_code, editable=False)
+    title = models.CharField(_("title"), max_length=200)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+        verbose_name=_("owner"),
+    )
+    owner_department = models.ForeignKey(
+        Department,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+        verbose_name=_("owning department"),
+    )
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=FollowUpStatus.choices, default=FollowUpStatus.OPEN
+    )
+    outcome = models.TextField(_("outcome"), max_length=TEXT_MAX, blank=True)
+
+    class Meta:
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
+        ordering = ["due_date", "created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(owner__isnull=False) | models.Q(owner_department__isnull=False),
+                name="followup_has_owner",
+                violation_error_message=_("A follow-up needs an owner: a person or a department."),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=FollowUpStatus.values), name="followup_status_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
