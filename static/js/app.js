@@ -1,0 +1,8 @@
+// Small behaviours shared by every page. No build step: a plain module.
+
+// After htmx swaps in content, move focus to the first field with an error so
+// keyboard and screen-reader users land where the problem is.
+document.body.addEventListener("htmx:afterSwap", (event) => {
+  const invalid = event.detail.target.querySelector(".field--error input, .field--error select, .field--error textarea");
+  if (invalid) invalid.focus();
+});
