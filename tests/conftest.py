@@ -1,0 +1,317 @@
+"""Fixtures shared by the whole suite: real services, and one person per role.
+
+PostgreSQL, Redis, SMTP (aiosmtpd on loopback), a Celery worker process and
+Debian's Chromium are all real. When the environment variable CI is set, a
+missing service fails the run with a clear message instead of skipping.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.conf import settings
+
+from groups.models import BoardColour
+from tests.factories import (
+    AttendanceFactory,
+    DepartmentFactory,
+    GroupFactory,
+    MeetingFactory,
+    UserFactory,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_CI = bool(os.environ.get("CI"))
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port or default_port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(available: bool, what: str) -> None:
+    """Skip locally, fail in CI: a missing real part must never pass silently."""
+    if available:
+        return
+    message = f"{what} is not available; start it (see README, 'Tests')."
+    if IN_CI:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def pytest_sessionstart(session):
+    database_url = os.environ["DATABASE_URL"]
+    if not _reachable(database_url, 5432):
+        pytest.exit(
+            f"PostgreSQL is not reachable at {database_url}. Start it, or set DATABASE_URL.",
+            returncode=3,
+        )
+
+
+# --- SMTP ------------------------------------------------------------------
+
+
+class Mailbox:
+    """Messages received by the loopback SMTP server, parsed."""
+
+    def __init__(self):
+        self._messages: list[EmailMessage] = []
+        self._envelopes: list[tuple[str, list[str]]] = []
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        message = message_from_bytes(envelope.original_content, policy=policy.default)
+        with self._lock:
+            self._messages.append(message)
+            self._envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        return "250 Message accepted for delivery"
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        with self._lock:
+            return list(self._messages)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._messages.clear()
+            self._envelopes.clear()
+
+    def wait_for(self, count: int, timeout: float = 20.0) -> list[EmailMessage]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.messages) >= count:
+                return self.messages
+            time.sleep(0.05)
+        raise AssertionError(f"expected {count} message(s), got {len(self.messages)}")
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=settings.EMAIL_PORT)
+    controller.start()
+    yield mailbox
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server, settings):
+    """The SMTP server's mailbox, emptied for this test.
+
+    Django's test set-up swaps in the in-memory backend; this puts the real SMTP
+    backend back, so mail crosses a real SMTP conversation.
+    """
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    smtp_server.clear()
+    yield smtp_server
+    smtp_server.clear()
+
+
+def header(message: EmailMessage, name: str) -> str:
+    """A header's value as a mail client shows it (folding white space undone)."""
+    return " ".join(str(message[name]).split())
+
+
+def text_body(message: EmailMessage) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def html_body(message: EmailMessage) -> str:
+    return message.get_body(preferencelist=("html",)).get_content()
+
+
+# --- Redis and the Celery worker -------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_available() -> bool:
+    return _reachable(settings.CELERY_BROKER_URL, 6379)
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, redis_available, smtp_server):
+    """A real `celery worker` process consuming from Redis, on the test database."""
+    require_service(redis_available, f"Redis ({settings.CELERY_BROKER_URL})")
+    import redis
+
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    db = settings.DATABASES["default"]
+    database_url = (
+        f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tvargrupp.test_settings",
+        "DATABASE_URL": database_url,
+        "DATABASE_CONN_MAX_AGE": "0",
+    }
+    log_path = ROOT / "var" / "test-worker.log"
+    log_path.parent.mkdir(exist_ok=True)
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "tvargrupp",
+            "worker",
+            "--queues",
+            "default,mail,pdf",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while "ready." not in log_path.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"Celery worker did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.2)
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+@pytest.fixture
+def celery_worker(celery_worker_process, transactional_db):
+    """Use in tests whose tasks run in the worker: data must be committed for it to see."""
+    return celery_worker_process
+
+
+# --- Browser ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser():
+    require_service(
+        Path(CHROMIUM).exists() and shutil.which(CHROMIUM), "Chromium (/usr/bin/chromium)"
+    )
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-quic",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+# --- People, one per role ---------------------------------------------------
+
+
+@dataclass
+class World:
+    """A group with departments, a coming meeting, and one person in every role."""
+
+    group: object
+    hr: object
+    it: object
+    meeting: object
+    admin: object
+    moderator: object
+    head: object
+    participant: object
+    outsider: object
+    other_group: object
+
+
+@pytest.fixture
+def world(db) -> World:
+    group = GroupFactory(name="Tvärgrupp IT")
+    hr = DepartmentFactory(group=group, name="HR", short_name="HR", colour=BoardColour.ORANGE)
+    it = DepartmentFactory(group=group, name="IT", short_name="IT", colour=BoardColour.GREY)
+    meeting = MeetingFactory(group=group)
+    moderator = UserFactory(email="moderator@example.se", full_name="Karin Åberg")
+    group.moderators.add(moderator)
+    head = UserFactory(email="head@example.se", full_name="Maria Lindqvist")
+    hr.heads.add(head)
+    participant = UserFactory(email="participant@example.se", full_name="Omar Haddad")
+    AttendanceFactory(meeting=meeting, user=participant)
+    outsider = UserFactory(email="outsider@example.se", full_name="Utom Stående")
+    other_group = GroupFactory(name="Annan grupp")
+    outsider_dept = DepartmentFactory(group=other_group, name="Ekonomi", short_name="EKO")
+    outsider_dept.heads.add(outsider)
+    admin = UserFactory(email="admin@example.se", is_superuser=True, is_staff=True)
+    return World(
+        group=group,
+        hr=hr,
+        it=it,
+        meeting=meeting,
+        admin=admin,
+        moderator=moderator,
+        head=head,
+        participant=participant,
+        outsider=outsider,
+        other_group=other_group,
+    )
+
+
+@pytest.fixture
+def moderator(world):
+    return world.moderator
+
+
+@pytest.fixture
+def head(world):
+    return world.head
+
+
+@pytest.fixture
+def participant(world):
+    return world.participant
+
+
+@pytest.fixture
+def outsider(world):
+    return world.outsider

@@ -1,0 +1,169 @@
+"""Every URL × every role × read/write: the exact answer each one gets.
+
+"Could have leaked" is the point: outsiders belong to another group and are
+signed in, so a missing check would show them this group's data.
+"""
+
+import pytest
+from django.urls import reverse
+
+from groups.models import Invitation
+from tests.factories import TopicFactory
+
+ROLES = ["anonymous", "outsider", "participant", "head", "moderator", "admin"]
+
+LOGIN = "login"  # a redirect to the sign-in page
+
+# (name, method, {role: expected status})
+MATRIX = [
+    (
+        "home",
+        "get",
+        {
+            "anonymous": LOGIN,
+            "outsider": 200,
+            "participant": 200,
+            "head": 200,
+            "moderator": 200,
+            "admin": 200,
+        },
+    ),
+    (
+        "group_detail",
+        "get",
+        {
+            "anonymous": LOGIN,
+            "outsider": 404,
+            "participant": 200,
+            "head": 200,
+            "moderator": 200,
+            "admin": 200,
+        },
+    ),
+    (
+        "invitation_create",
+        "post",
+        {
+            "anonymous": LOGIN,
+            "outsider": 404,
+            "participant": 403,
+            "head": 403,
+            "moderator": 302,
+            "admin": 302,
+        },
+    ),
+    (
+        "meeting_detail",
+        "get",
+        {
+            "anonymous": LOGIN,
+            "outsider": 404,
+            "participant": 200,
+            "head": 200,
+            "moderator": 200,
+            "admin": 200,
+        },
+    ),
+    (
+        "profile",
+        "get",
+        {
+            "anonymous": LOGIN,
+            "outsider": 200,
+            "participant": 200,
+            "head": 200,
+            "moderator": 200,
+            "admin": 200,
+        },
+    ),
+    (
+        "profile",
+        "post",
+        {
+            "anonymous": LOGIN,
+            "outsider": 302,
+            "participant": 302,
+            "head": 302,
+            "moderator": 302,
+            "admin": 302,
+        },
+    ),
+    (
+        "admin",
+        "get",
+        {
+            "anonymous": 302,
+            "outsider": 302,
+            "participant": 302,
+            "head": 302,
+            "moderator": 302,
+            "admin": 200,
+        },
+    ),
+]
+
+CASES = [
+    (name, method, role, expected[role]) for name, method, expected in MATRIX for role in ROLES
+]
+
+
+def _url(name, world):
+    return {
+        "home": reverse("groups:home"),
+        "group_detail": reverse("groups:group_detail", args=[world.group.code]),
+        "invitation_create": reverse("groups:invitation_create", args=[world.group.code]),
+        "meeting_detail": reverse("meetings:meeting_detail", args=[world.meeting.code]),
+        "profile": reverse("accounts:profile"),
+        "admin": reverse("admin:index"),
+    }[name]
+
+
+def _data(name, world):
+    return {
+        "invitation_create": {"email": "ny@example.se", "role": "participant", "language": "sv"},
+        "profile": {"full_name": "Nytt Namn", "language": "sv"},
+    }.get(name, {})
+
+
+@pytest.mark.parametrize(("name", "method", "role", "expected"), CASES)
+def test_access(client, world, name, method, role, expected):
+    TopicFactory(meeting=world.meeting, department=world.hr, title="Hemlig utmaning")
+    if role != "anonymous":
+        client.force_login(getattr(world, role))
+    url = _url(name, world)
+    response = getattr(client, method)(url, _data(name, world))
+
+    if expected == LOGIN:
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("account_login"))
+    else:
+        assert response.status_code == expected
+    if response.status_code in (403, 404) or expected == LOGIN:
+        # Nothing of the group leaks, and nothing was changed.
+        assert "Hemlig utmaning" not in response.content.decode()
+        assert world.group.name not in response.content.decode()
+        assert not Invitation.objects.filter(email="ny@example.se").exists()
+
+
+@pytest.mark.parametrize("role", ["outsider", "participant", "head", "moderator"])
+def test_home_lists_only_the_groups_a_person_belongs_to(client, world, role):
+    client.force_login(getattr(world, role))
+    content = client.get(reverse("groups:home")).content.decode()
+    if role == "outsider":
+        assert world.group.name not in content
+        assert world.other_group.name in content
+    else:
+        assert world.group.name in content
+        assert world.other_group.name not in content
+
+
+def test_invitation_link_is_the_only_key_and_works_once(client, world):
+    invitation = Invitation.objects.create(
+        group=world.group, email="ny@example.se", role="participant", invited_by=world.moderator
+    )
+    url = reverse("groups:invitation_accept", args=[invitation.key])
+    assert client.get(reverse("groups:invitation_accept", args=["wrong-key"])).status_code == 404
+    assert client.post(url, {"full_name": "Ny Person"}).status_code == 302
+    client.logout()
+    response = client.post(url, {"full_name": "Någon Annan"})
+    assert response.status_code == 410
