@@ -4,7 +4,7 @@ RUN = $(UV) run --frozen
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run install migrate test lint format worker beat messages compilemessages bench
+.PHONY: run install test lint format worker beat messages compilemessages
 
 install:
 	@command -v $(UV) >/dev/null || { echo "uv is missing: pip install uv (https://docs.astral.sh/uv/)"; exit 1; }
@@ -14,6 +14,7 @@ install:
 run: install
 	$(RUN) python manage.py migrate --no-input
 	@if [ ! -f var/.demo-seeded ]; then $(RUN) python manage.py seed_demo && touch var/.demo-seeded; fi
+	$(RUN) python manage.py tick
 	@echo ""
 	@echo "  Tvärgrupp runs at http://$(HOST):$(PORT)/"
 	@echo "  Moderator:        karin.aberg@demo.tvargrupp.se  / tvargrupp-demo"
@@ -42,6 +43,10 @@ format: install
 ## make worker: a Celery worker for production-like setups (needs REDIS_URL)
 worker: install
 	$(RUN) celery -A tvargrupp worker --queues default,mail,pdf --loglevel INFO
+
+## make beat: the Celery clock (schedules, invitations, reminders, sweeper); needs REDIS_URL
+beat: install
+	$(RUN) celery -A tvargrupp beat --loglevel INFO --schedule var/celerybeat-schedule
 
 ## make messages: extract strings into locale/sv and compile the catalogue
 messages: install

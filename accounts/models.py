@@ -1,3 +1,5 @@
+import secrets
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
@@ -32,6 +34,10 @@ class UserManager(BaseUserManager):
         return self._create_user(email, password, **extra_fields)
 
 
+def new_calendar_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     """A person. The e-mail address is the login; most people never set a password."""
 
@@ -46,6 +52,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(_("may use the admin site"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("joined"), default=timezone.now)
+    calendar_token = models.CharField(
+        _("calendar feed key"), max_length=64, unique=True, default=new_calendar_token
+    )
 
     objects = UserManager()
 

@@ -1,6 +1,6 @@
 from django.db import transaction
 
-from accounts.models import User
+from accounts.models import User, new_calendar_token
 
 
 @transaction.atomic
@@ -17,4 +17,12 @@ def user_set_language(*, user: User, language: str) -> User:
     user.language = language
     user.full_clean()
     user.save(update_fields=["language"])
+    return user
+
+
+@transaction.atomic
+def user_reset_calendar_token(*, user: User) -> User:
+    """Give the person a new secret feed address; the old one stops working."""
+    user.calendar_token = new_calendar_token()
+    user.save(update_fields=["calendar_token"])
     return user

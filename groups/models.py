@@ -47,6 +47,9 @@ class Group(TimestampedModel):
         verbose_name=_("participants"),
         help_text=_("People invited to the meetings besides the department heads."),
     )
+    allow_read_ahead = models.BooleanField(
+        _("heads may read each other's post-its before the meeting"), default=True
+    )
 
     class Meta:
         verbose_name = _("group")
@@ -81,6 +84,7 @@ class Department(TimestampedModel):
     group = models.ForeignKey(
         Group, on_delete=models.CASCADE, related_name="departments", verbose_name=_("group")
     )
+    code = models.CharField(_("code"), max_length=16, unique=True, default=new_code, editable=False)
     name = models.CharField(_("name"), max_length=80)
     short_name = models.CharField(
         _("short name"), max_length=12, help_text=_("Shown on every post-it, e.g. HR or IT.")

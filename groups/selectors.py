@@ -7,7 +7,7 @@ from django.utils import timezone
 from accounts.models import User
 from groups.access import Action, Role, group_role, groups_visible_to, require
 from groups.models import Department, Group, Invitation
-from meetings.models import Meeting
+from meetings.models import Meeting, Schedule
 
 
 def upcoming_meetings_prefetch(to_attr: str = "upcoming_meetings") -> Prefetch:
@@ -47,6 +47,7 @@ class GroupPage:
     past: list[Meeting]
     invitations: list[Invitation]
     can_moderate: bool
+    schedule: Schedule | None
 
 
 def group_page(*, group: Group) -> GroupPage:
@@ -73,6 +74,7 @@ def group_page(*, group: Group) -> GroupPage:
         past=[m for m in reversed(meetings) if m.ends_at < now],
         invitations=invitations,
         can_moderate=can_moderate,
+        schedule=Schedule.objects.filter(group=group).first(),
     )
 
 

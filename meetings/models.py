@@ -1,3 +1,7 @@
+import calendar
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -14,6 +18,136 @@ class MeetingStatus(models.TextChoices):
     LIVE = "live", _("In progress")
     CLOSED = "closed", _("Closed")
     SUMMARY_SENT = "summary_sent", _("Summary sent")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class ScheduleRule(models.TextChoices):
+    NTH_WEEKDAY = "nth_weekday", _("A weekday of the month, e.g. the first Tuesday")
+    DAY_OF_MONTH = "day_of_month", _("A fixed day of the month")
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+class WeekOfMonth(models.IntegerChoices):
+    FIRST = 1, _("first")
+    SECOND = 2, _("second")
+    THIRD = 3, _("third")
+    FOURTH = 4, _("fourth")
+    LAST = -1, _("last")
+
+
+class Schedule(TimestampedModel):
+    """A group's monthly rhythm; the next meetings are created from it."""
+
+    group = models.OneToOneField(
+        Group, on_delete=models.CASCADE, related_name="schedule", verbose_name=_("group")
+    )
+    rule = models.CharField(
+        _("rule"), max_length=16, choices=ScheduleRule.choices, default=ScheduleRule.NTH_WEEKDAY
+    )
+    week = models.SmallIntegerField(
+        _("which week"), choices=WeekOfMonth.choices, default=WeekOfMonth.FIRST
+    )
+    weekday = models.PositiveSmallIntegerField(
+        _("weekday"), choices=Weekday.choices, default=Weekday.TUESDAY
+    )
+    day_of_month = models.PositiveSmallIntegerField(
+        _("day of the month"),
+        default=1,
+        help_text=_("In months that are shorter, the meeting is on the last day."),
+    )
+    start_time = models.TimeField(_("starts at"))
+    duration_minutes = models.PositiveSmallIntegerField(_("length in minutes"), default=60)
+    location = models.CharField(_("location"), max_length=200, blank=True)
+    video_url = models.URLField(_("video link"), max_length=500, blank=True)
+    deadline_hours_before = models.PositiveSmallIntegerField(
+        _("post-it deadline, hours before the meeting"), default=48
+    )
+    open_days_before = models.PositiveSmallIntegerField(
+        _("open for post-its, days before the meeting"), default=14
+    )
+    topics_per_department = models.PositiveSmallIntegerField(
+        _("post-its per department"), default=1
+    )
+    active = models.BooleanField(_("create meetings from this schedule"), default=True)
+
+    class Meta:
+        verbose_name = _("schedule")
+        verbose_name_plural = _("schedules")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(day_of_month__gte=1, day_of_month__lte=31),
+                name="schedule_day_of_month_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(weekday__gte=0, weekday__lte=6), name="schedule_weekday_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(week__in=WeekOfMonth.values), name="schedule_week_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(duration_minutes__gte=5, duration_minutes__lte=720),
+                name="schedule_duration_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(topics_per_department__gte=1, topics_per_department__lte=10),
+                name="schedule_topic_limit_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(open_days_before__lte=60), name="schedule_open_days_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group}: {self.describe()}"
+
+    def describe(self) -> str:
+        if self.rule == ScheduleRule.NTH_WEEKDAY:
+            return _("%(week)s %(weekday)s of the month, %(time)s") % {
+                "week": self.get_week_display(),
+                "weekday": self.get_weekday_display().lower(),
+                "time": self.start_time.strftime("%H:%M"),
+            }
+        return _("day %(day)s of the month, %(time)s") % {
+            "day": self.day_of_month,
+            "time": self.start_time.strftime("%H:%M"),
+        }
+
+    def date_in_month(self, year: int, month: int) -> date:
+        days_in_month = calendar.monthrange(year, month)[1]
+        if self.rule == ScheduleRule.DAY_OF_MONTH:
+            return date(year, month, min(self.day_of_month, days_in_month))
+        if self.week == WeekOfMonth.LAST:
+            last = date(year, month, days_in_month)
+            return last - timedelta(days=(last.weekday() - self.weekday) % 7)
+        first = date(year, month, 1)
+        first_match = first + timedelta(days=(self.weekday - first.weekday()) % 7)
+        return first_match + timedelta(weeks=self.week - 1)
+
+    def next_dates(self, *, after: datetime, count: int) -> list[date]:
+        """The next `count` meeting dates whose start lies after `after`."""
+        zone = ZoneInfo(self.group.time_zone)
+        local = after.astimezone(zone)
+        year, month = local.year, local.month
+        dates: list[date] = []
+        while len(dates) < count:
+            day = self.date_in_month(year, month)
+            if self.starts_at(day) > after:
+                dates.append(day)
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return dates
+
+    def starts_at(self, day: date) -> datetime:
+        """The wall-clock start time on `day` in the group's zone (DST-proof)."""
+        return datetime.combine(day, self.start_time, tzinfo=ZoneInfo(self.group.time_zone))
 
 
 class Meeting(TimestampedModel):
@@ -32,6 +166,20 @@ class Meeting(TimestampedModel):
     status = models.CharField(
         _("status"), max_length=16, choices=MeetingStatus.choices, default=MeetingStatus.PLANNED
     )
+    opens_at = models.DateTimeField(
+        _("opens for post-its"),
+        null=True,
+        blank=True,
+        help_text=_("Invitations go out then. Empty: when a moderator opens it."),
+    )
+    schedule_date = models.DateField(
+        _("date in the schedule"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("The schedule's date this meeting was created for; kept when it is moved."),
+    )
+    sequence = models.PositiveIntegerField(_("calendar revision"), default=0, editable=False)
 
     class Meta:
         verbose_name = _("meeting")
@@ -49,6 +197,11 @@ class Meeting(TimestampedModel):
             ),
             models.CheckConstraint(
                 condition=models.Q(status__in=MeetingStatus.values), name="meeting_status_known"
+            ),
+            models.UniqueConstraint(
+                fields=["group", "schedule_date"],
+                condition=models.Q(schedule_date__isnull=False),
+                name="meeting_once_per_schedule_date",
             ),
         ]
 
@@ -118,3 +271,62 @@ class Attendance(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.meeting} ({self.get_status_display()})"
+
+
+class NoticeKind(models.TextChoices):
+    INVITATION = "invitation", _("Invitation")
+    UPDATE = "update", _("Changed meeting")
+    CANCELLATION = "cancellation", _("Cancelled meeting")
+    REMINDER_7 = "reminder_7", _("Reminder a week before the deadline")
+    REMINDER_2 = "reminder_2", _("Reminder two days before the deadline")
+    NUDGE = "nudge", _("Nudge from the moderator")
+
+
+class NoticeStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class Notice(TimestampedModel):
+    """One e-mail about a meeting to one person: the outbox row that says what to send.
+
+    The unique key (meeting, person, kind, revision) is what makes "never the same
+    reminder twice" hold even when two sweeps run at once.
+    """
+
+    meeting = models.ForeignKey(
+        Meeting, on_delete=models.CASCADE, related_name="notices", verbose_name=_("meeting")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="meeting_notices",
+        verbose_name=_("person"),
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=NoticeKind.choices)
+    sequence = models.PositiveIntegerField(_("calendar revision"), default=0)
+    status = models.CharField(
+        _("status"), max_length=16, choices=NoticeStatus.choices, default=NoticeStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("meeting e-mail")
+        verbose_name_plural = _("meeting e-mails")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meeting", "user", "kind", "sequence"], name="notice_once"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=NoticeKind.values), name="notice_kind_known"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=NoticeStatus.values), name="notice_status_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} → {self.user} ({self.get_status_display()})"

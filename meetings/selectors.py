@@ -1,15 +1,18 @@
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db.models import Prefetch, Q
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.models import User
-from groups.access import Action, group_role, groups_with_roles, require
+from groups.access import Action, Role, group_role, groups_visible_to, groups_with_roles, require
 from groups.models import Department
-from meetings.models import Attendance, Meeting
+from meetings.models import Attendance, Meeting, MeetingStatus
 from topics.models import Contribution, FollowUp, FollowUpStatus, Topic, TopicLink, TopicStatus
 
 VISIBLE_TOPIC_STATUSES = [TopicStatus.SUBMITTED, TopicStatus.DISCUSSED, TopicStatus.PARKED]
+BEFORE_MEETING = [MeetingStatus.PLANNED, MeetingStatus.OPEN, MeetingStatus.CANCELLED]
 
 
 def meeting_get_for_user(*, user: User, code: str, action: Action = Action.VIEW) -> Meeting:
@@ -37,6 +40,9 @@ class MeetingPage:
     attendances: list[Attendance]
     follow_ups: list[FollowUp]
     open_earlier_follow_ups: list[FollowUp]
+    can_moderate: bool
+    can_write: bool
+    topics_hidden: bool
 
 
 def _link_prefetches() -> list[Prefetch]:
@@ -57,10 +63,21 @@ def _link_prefetches() -> list[Prefetch]:
     ]
 
 
-def meeting_page(*, meeting: Meeting) -> MeetingPage:
-    """Everything the read-only meeting page shows, in a fixed number of queries."""
+def topics_readable(*, meeting: Meeting) -> bool:
+    """Before the meeting, post-its are read ahead only if the group allows it."""
+    return (
+        meeting.role >= Role.MODERATOR
+        or meeting.group.allow_read_ahead
+        or meeting.status not in BEFORE_MEETING
+    )
+
+
+def meeting_page(*, meeting: Meeting, user: User) -> MeetingPage:
+    """Everything the meeting page shows, in a fixed number of queries."""
+    readable = topics_readable(meeting=meeting)
+    visible = VISIBLE_TOPIC_STATUSES if readable else []
     topics = list(
-        meeting.topics.filter(status__in=VISIBLE_TOPIC_STATUSES)
+        meeting.topics.filter(status__in=visible)
         .select_related("department", "author")
         .prefetch_related(
             Prefetch(
@@ -91,4 +108,22 @@ def meeting_page(*, meeting: Meeting) -> MeetingPage:
                 & Q(status=FollowUpStatus.OPEN)
             ).select_related("meeting")
         ),
+        can_moderate=meeting.role >= Role.MODERATOR,
+        can_write=meeting.status == MeetingStatus.OPEN
+        and (
+            meeting.role >= Role.MODERATOR
+            or user.headed_departments.filter(group=meeting.group_id).exists()
+        ),
+        topics_hidden=not readable,
+    )
+
+
+def meetings_for_feed(*, user: User) -> list[Meeting]:
+    """Every meeting of the person's groups from 60 days back, for the calendar feed."""
+    since = timezone.now() - timedelta(days=60)
+    groups = groups_visible_to(user).values("pk")
+    return list(
+        Meeting.objects.filter(group__in=groups, starts_at__gte=since)
+        .select_related("group")
+        .order_by("starts_at")
     )

@@ -1,10 +1,198 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from datetime import timedelta
 
-from meetings.selectors import meeting_get_for_user, meeting_page
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from accounts.models import User
+from groups.access import Action
+from groups.selectors import group_get_for_user
+from meetings.calendar import feed_ics
+from meetings.forms import MeetingForm, ScheduleForm
+from meetings.models import Schedule
+from meetings.selectors import meeting_get_for_user, meeting_page, meetings_for_feed
+from meetings.services import (
+    department_nudge,
+    meeting_cancel,
+    meeting_create,
+    meeting_open,
+    meeting_update,
+    schedule_save,
+)
+from topics.forms import ReopenForm
+from topics.selectors import intake_rows
+from topics.services import submission_reopen
 
 
 @login_required
 def meeting_detail(request, code: str):
     meeting = meeting_get_for_user(user=request.user, code=code)
-    return render(request, "meetings/meeting_detail.html", {"page": meeting_page(meeting=meeting)})
+    return render(
+        request,
+        "meetings/meeting_detail.html",
+        {"page": meeting_page(meeting=meeting, user=request.user)},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def schedule_edit(request, code: str):
+    group = group_get_for_user(user=request.user, code=code, action=Action.MODERATE)
+    schedule = Schedule.objects.filter(group=group).first()
+    initial = {"allow_read_ahead": group.allow_read_ahead}
+    form = ScheduleForm(request.POST or None, instance=schedule, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            schedule_save(
+                group=group,
+                allow_read_ahead=form.cleaned_data["allow_read_ahead"],
+                **form.schedule_fields(),
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("The schedule is saved and the next meetings are planned."))
+            return redirect(group)
+    status = 400 if form.errors else 200
+    return render(
+        request, "meetings/schedule_form.html", {"group": group, "form": form}, status=status
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def meeting_new(request, code: str):
+    group = group_get_for_user(user=request.user, code=code, action=Action.MODERATE)
+    with timezone.override(group.time_zone):
+        form = MeetingForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            meeting = meeting_create(
+                group=group,
+                open_now=request.POST.get("open_now") == "on",
+                **form.meeting_fields(),
+            )
+            messages.success(request, _("The meeting is created."))
+            return redirect(meeting)
+        status = 400 if form.errors else 200
+        return render(
+            request,
+            "meetings/meeting_form.html",
+            {"group": group, "form": form, "meeting": None},
+            status=status,
+        )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def meeting_edit(request, code: str):
+    meeting = meeting_get_for_user(user=request.user, code=code, action=Action.MODERATE)
+    with timezone.override(meeting.group.time_zone):
+        form = MeetingForm(request.POST or None, instance=meeting)
+        if request.method == "POST" and form.is_valid():
+            try:
+                meeting_update(meeting=meeting, **form.meeting_fields())
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(
+                    request, _("The meeting is changed; invitees get an updated calendar event.")
+                )
+                return redirect(meeting)
+        status = 400 if form.errors else 200
+        return render(
+            request,
+            "meetings/meeting_form.html",
+            {"group": meeting.group, "form": form, "meeting": meeting},
+            status=status,
+        )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def meeting_cancel_view(request, code: str):
+    """Cancelling asks for confirmation first (GET shows it, POST does it)."""
+    meeting = meeting_get_for_user(user=request.user, code=code, action=Action.MODERATE)
+    if request.method == "POST":
+        try:
+            meeting_cancel(meeting=meeting)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("The meeting is cancelled and the invitees are told."))
+        return redirect(meeting)
+    return render(request, "meetings/meeting_cancel.html", {"meeting": meeting})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def intake(request, code: str):
+    """The moderator's view of which departments are ready, with nudge and reopen."""
+    meeting = meeting_get_for_user(user=request.user, code=code, action=Action.MODERATE)
+    reopen_form = ReopenForm(request.POST or None)
+    if request.method == "POST":
+        action = request.POST.get("action")
+        departments = {d.code: d for d in meeting.group.departments.all()}
+        department = departments.get(request.POST.get("department", ""))
+        try:
+            if action == "open":
+                if meeting_open(meeting=meeting):
+                    messages.success(
+                        request, _("The meeting is open and the invitations are on their way.")
+                    )
+            elif department is None:
+                raise Http404
+            elif action == "nudge":
+                count = department_nudge(meeting=meeting, department=department, now=timezone.now())
+                if count:
+                    messages.success(
+                        request,
+                        _("%(department)s has been reminded.") % {"department": department.name},
+                    )
+                else:
+                    messages.info(
+                        request,
+                        _("Nobody to remind: reminded within the hour, or already submitted."),
+                    )
+            elif action == "reopen" and reopen_form.is_valid():
+                until = timezone.now() + timedelta(hours=reopen_form.cleaned_data["hours"])
+                submission_reopen(
+                    meeting=meeting, department=department, by=request.user, until=until
+                )
+                messages.success(
+                    request,
+                    _("%(department)s may edit its post-it again.")
+                    % {"department": department.name},
+                )
+            elif action == "reopen":
+                messages.error(
+                    request, " ".join(e for errors in reopen_form.errors.values() for e in errors)
+                )
+            else:
+                raise Http404
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        return redirect("meetings:intake", code=meeting.code)
+    context = {
+        "meeting": meeting,
+        "rows": intake_rows(meeting=meeting),
+        "reopen_form": ReopenForm(),
+        "now": timezone.now(),
+    }
+    return render(request, "meetings/intake.html", context)
+
+
+def calendar_feed(request, token: str):
+    """A person's secret calendar feed (no sign-in: the token is the key)."""
+    user = User.objects.filter(calendar_token=token, is_active=True).first()
+    if user is None:
+        raise Http404
+    body = feed_ics(meetings_for_feed(user=user), language=user.language, name="Tvärgrupp")
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="tvargrupp.ics"'
+    response["Cache-Control"] = "private, max-age=300"
+    return response

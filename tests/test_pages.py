@@ -35,7 +35,7 @@ def test_meeting_page_query_count_is_constant(client, world, django_assert_num_q
     _fill_meeting(world, size)
     client.force_login(world.head)
     url = reverse("meetings:meeting_detail", args=[world.meeting.code])
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(14):
         response = client.get(url)
     assert response.status_code == 200
     assert response.content.decode().count('class="postit ') == size
@@ -45,7 +45,7 @@ def test_meeting_page_query_count_is_constant(client, world, django_assert_num_q
 def test_group_page_query_count_is_constant(client, world, django_assert_num_queries, size):
     _fill_meeting(world, size)
     client.force_login(world.moderator)
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         response = client.get(reverse("groups:group_detail", args=[world.group.code]))
     assert response.status_code == 200
     assert response.content.decode().count('class="dept-badge') == size + 2

@@ -49,6 +49,14 @@ class Topic(TimestampedModel):
     position = models.PositiveIntegerField(_("position"), default=0)
     version = models.PositiveIntegerField(_("version"), default=1)
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("entered on the department's behalf by"),
+    )
 
     class Meta:
         verbose_name = _("post-it")
@@ -78,6 +86,37 @@ class Topic(TimestampedModel):
             and (self.department.group_id != self.meeting.group_id)
         ):
             raise ValidationError({"department": _("This department belongs to another group.")})
+
+
+class SubmissionReopening(TimestampedModel):
+    """A moderator lets one department edit its post-its after the deadline."""
+
+    meeting = models.ForeignKey(
+        Meeting, on_delete=models.CASCADE, related_name="reopenings", verbose_name=_("meeting")
+    )
+    department = models.ForeignKey(
+        Department, on_delete=models.CASCADE, related_name="+", verbose_name=_("department")
+    )
+    until = models.DateTimeField(_("open until"))
+    reopened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("reopened by"),
+    )
+
+    class Meta:
+        verbose_name = _("reopened submission")
+        verbose_name_plural = _("reopened submissions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meeting", "department"], name="reopening_once_per_department"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.department} @ {self.meeting} → {self.until}"
 
 
 class ContributionKind(models.TextChoices):

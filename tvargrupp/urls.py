@@ -5,6 +5,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("me/", include("accounts.urls")),
+    path("", include("topics.urls")),
     path("", include("meetings.urls")),
     path("", include("groups.urls")),
 ]

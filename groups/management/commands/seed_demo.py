@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from groups.models import BoardColour, Department, Group
-from meetings.models import Attendance, AttendanceStatus, Meeting, MeetingStatus
+from meetings.models import Attendance, AttendanceStatus, Meeting, MeetingStatus, Schedule
 from summaries.models import Delivery, DeliveryStatus, Summary, SummaryStatus
 from topics.models import (
     Contribution,
@@ -216,6 +216,15 @@ class Command(BaseCommand):
                 "time_zone": "Europe/Stockholm",
             },
         )
+        Schedule.objects.get_or_create(
+            group=group,
+            defaults={
+                "start_time": time(14),
+                "duration_minutes": 60,
+                "location": "Rum Ljuset, plan 3",
+                "deadline_hours_before": 48,
+            },
+        )
         group.moderators.add(users["karin.aberg"])
         group.participants.add(users["omar.haddad"])
         departments = {}
@@ -236,6 +245,7 @@ class Command(BaseCommand):
             meeting = Meeting.objects.create(
                 group=group,
                 code=code,
+                schedule_date=day,
                 starts_at=starts,
                 ends_at=starts + timedelta(hours=1),
                 location="Rum Ljuset, plan 3",

@@ -1,0 +1,165 @@
+"""Writes for post-its: drafts that are saved as people type, submission, withdrawal."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from groups.models import Department
+from meetings.models import Meeting, MeetingStatus, Schedule
+from topics.models import SubmissionReopening, Topic, TopicStatus
+
+TEXT_FIELDS = ("title", "background", "current_state", "goal", "obstacle")
+COUNTED_STATUSES = [TopicStatus.DRAFT, TopicStatus.SUBMITTED]
+
+
+class TopicConflict(Exception):
+    """Someone else saved the post-it since this person loaded it."""
+
+    def __init__(self, current: Topic):
+        super().__init__("stale version")
+        self.current = current
+
+
+@dataclass
+class Window:
+    open: bool
+    reopened_until: datetime | None = None
+
+
+def submission_window(*, meeting: Meeting, department: Department, now: datetime) -> Window:
+    """Whether the department may still write: before the deadline, or reopened."""
+    if meeting.status != MeetingStatus.OPEN:
+        return Window(open=False)
+    if now < meeting.submission_deadline:
+        return Window(open=True)
+    reopening = SubmissionReopening.objects.filter(
+        meeting=meeting, department=department, until__gt=now
+    ).first()
+    return Window(open=reopening is not None, reopened_until=reopening and reopening.until)
+
+
+def topic_limit(*, meeting: Meeting) -> int:
+    schedule = Schedule.objects.filter(group_id=meeting.group_id).first()
+    return schedule.topics_per_department if schedule else 1
+
+
+def _check_may_write(*, meeting: Meeting, department: Department, now: datetime) -> None:
+    if department.group_id != meeting.group_id:
+        raise PermissionDenied
+    if not submission_window(meeting=meeting, department=department, now=now).open:
+        raise ValidationError(_("The deadline for post-its has passed; the post-it is read-only."))
+
+
+def _apply(topic: Topic, fields: dict[str, str]) -> bool:
+    changed = False
+    for name in TEXT_FIELDS:
+        value = fields.get(name, "")
+        if getattr(topic, name) != value:
+            setattr(topic, name, value)
+            changed = True
+    return changed
+
+
+def _same_text(topic: Topic, fields: dict[str, str]) -> bool:
+    return all(getattr(topic, name) == fields.get(name, "") for name in TEXT_FIELDS)
+
+
+@transaction.atomic
+def topic_save(
+    *,
+    meeting: Meeting,
+    department: Department,
+    by: User,
+    fields: dict[str, str],
+    topic_code: str = "",
+    version: int = 0,
+    submit: bool = False,
+    on_behalf: bool = False,
+    now: datetime | None = None,
+) -> Topic:
+    """Save a post-it's text (a draft, or the submitted post-it) and optionally submit it.
+
+    A save whose version is not the stored one is refused with `TopicConflict`,
+    unless it carries exactly the stored text (a double click, a repeated autosave).
+    """
+    now = now or timezone.now()
+    _check_may_write(meeting=meeting, department=department, now=now)
+    if topic_code:
+        topic = (
+            Topic.objects.select_for_update()
+            .filter(code=topic_code, meeting=meeting, department=department)
+            .first()
+        )
+        if topic is None:
+            raise PermissionDenied
+        if topic.version != version and not _same_text(topic, fields):
+            raise TopicConflict(topic)
+    else:
+        # One department's heads serialise their creates on the department row.
+        Department.objects.select_for_update().get(pk=department.pk)
+        taken = list(
+            Topic.objects.filter(
+                meeting=meeting, department=department, status__in=COUNTED_STATUSES
+            )
+        )
+        limit = topic_limit(meeting=meeting)
+        if len(taken) >= limit:
+            if limit == 1:
+                # Another head of the department started the post-it meanwhile.
+                raise TopicConflict(taken[0])
+            raise ValidationError(
+                _("Your department already has as many post-its as this meeting allows.")
+            )
+        topic = Topic(meeting=meeting, department=department, author=by, status=TopicStatus.DRAFT)
+        if on_behalf:
+            topic.entered_by = by
+            topic.author = None
+    changed = _apply(topic, fields)
+    if submit and topic.status == TopicStatus.DRAFT:
+        topic.status = TopicStatus.SUBMITTED
+        topic.submitted_at = now
+        changed = True
+    if submit and not topic.title.strip():
+        raise ValidationError({"title": _("A post-it needs a title.")})
+    if topic.pk and not changed:
+        return topic
+    topic.full_clean()
+    if topic.pk:
+        topic.version = F("version") + 1
+    topic.save()
+    topic.refresh_from_db()
+    return topic
+
+
+@transaction.atomic
+def topic_withdraw(*, topic: Topic, by: User, now: datetime | None = None) -> Topic:
+    """Take a submitted post-it back to a draft; its text stays."""
+    now = now or timezone.now()
+    _check_may_write(meeting=topic.meeting, department=topic.department, now=now)
+    updated = Topic.objects.filter(pk=topic.pk, status=TopicStatus.SUBMITTED).update(
+        status=TopicStatus.DRAFT, submitted_at=None, version=F("version") + 1, updated_at=now
+    )
+    topic.refresh_from_db()
+    if not updated:
+        raise ValidationError(_("Only a submitted post-it can be withdrawn."))
+    return topic
+
+
+@transaction.atomic
+def submission_reopen(
+    *, meeting: Meeting, department: Department, by: User, until: datetime
+) -> SubmissionReopening:
+    if department.group_id != meeting.group_id:
+        raise PermissionDenied
+    if until <= timezone.now():
+        raise ValidationError({"until": _("Choose a time in the future.")})
+    reopening, _created = SubmissionReopening.objects.update_or_create(
+        meeting=meeting, department=department, defaults={"until": until, "reopened_by": by}
+    )
+    return reopening
