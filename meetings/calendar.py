@@ -111,8 +111,12 @@ def _deadline_event(meeting: Meeting) -> Event:
 
 
 def deadline_ics(meeting: Meeting) -> bytes:
-    """The submission deadline as a second, zero-length event (METHOD:PUBLISH)."""
-    cal = _calendar("PUBLISH")
+    """The submission deadline as a second, zero-length event.
+
+    PUBLISH while the meeting stands; CANCEL (with STATUS:CANCELLED) once it is
+    cancelled, so calendars drop the deadline too.
+    """
+    cal = _calendar("CANCEL" if meeting.status == MeetingStatus.CANCELLED else "PUBLISH")
     cal.add_component(_deadline_event(meeting))
     cal.add_missing_timezones()
     return cal.to_ical()

@@ -7,8 +7,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Prefetch
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -33,6 +34,7 @@ UPCOMING_MEETINGS = 3
 REMINDERS = [(NoticeKind.REMINDER_2, timedelta(days=2)), (NoticeKind.REMINDER_7, timedelta(days=7))]
 NOTICE_MAX_ATTEMPTS = 8
 NOTICE_STUCK_AFTER = timedelta(minutes=10)
+NUDGE_INTERVAL = timedelta(hours=1)
 ACTIVE_STATUSES = [MeetingStatus.PLANNED, MeetingStatus.OPEN]
 
 
@@ -57,21 +59,40 @@ def schedule_save(
         setattr(schedule, name, value)
     schedule.full_clean()
     schedule.save()
-    meetings_ensure_upcoming(schedule=schedule, now=now or timezone.now())
+    now = now or timezone.now()
+    # Planned meetings nobody has been invited to or moved by hand follow the new
+    # rule: they are replanned. Open ones stay; the moderator moves them by hand.
+    Meeting.objects.filter(
+        group=group,
+        status=MeetingStatus.PLANNED,
+        schedule_date__isnull=False,
+        sequence=0,
+        starts_at__gt=now,
+        attendances__isnull=True,
+        topics__isnull=True,
+    ).delete()
+    meetings_ensure_upcoming(schedule=schedule, now=now)
     return schedule
 
 
 def meetings_ensure_upcoming(*, schedule: Schedule, now: datetime) -> list[Meeting]:
     """Create the schedule's next three meetings that do not exist yet.
 
-    A meeting is identified by its schedule date, which it keeps when moved;
-    a cancelled one is not recreated.
+    A meeting belongs to the month of its schedule date, which it keeps when
+    moved; a cancelled one is not recreated.
     """
     if not schedule.active:
         return []
     created = []
-    for day in schedule.next_dates(after=now, count=UPCOMING_MEETINGS):
-        if Meeting.objects.filter(group=schedule.group, schedule_date=day).exists():
+    # Only dates whose post-it deadline is still ahead: a meeting nobody can prepare
+    # for is no use.
+    after = now + timedelta(hours=schedule.deadline_hours_before)
+    for day in schedule.next_dates(after=after, count=UPCOMING_MEETINGS):
+        # The rule is monthly: a month that has a meeting from the schedule (moved,
+        # cancelled or planned under an earlier rule) is covered.
+        if Meeting.objects.filter(
+            group=schedule.group, schedule_date__year=day.year, schedule_date__month=day.month
+        ).exists():
             continue
         starts = schedule.starts_at(day)
         meeting = Meeting(
@@ -169,12 +190,13 @@ def meeting_open(*, meeting: Meeting) -> bool:
     meeting.refresh_from_db()
     group = meeting.group
     invitees: dict[int, Department | None] = {}
-    for department in group.departments.prefetch_related("heads"):
+    active = User.objects.filter(is_active=True)
+    for department in group.departments.prefetch_related(Prefetch("heads", queryset=active)):
         for head in department.heads.all():
             invitees.setdefault(head.pk, department)
-    for user_id in group.participants.values_list("pk", flat=True):
+    for user_id in group.participants.filter(is_active=True).values_list("pk", flat=True):
         invitees.setdefault(user_id, None)
-    for user_id in group.moderators.values_list("pk", flat=True):
+    for user_id in group.moderators.filter(is_active=True).values_list("pk", flat=True):
         invitees.setdefault(user_id, None)
     for user_id, department in invitees.items():
         Attendance.objects.get_or_create(
@@ -236,10 +258,14 @@ def department_nudge(*, meeting: Meeting, department: Department, now: datetime)
     """Remind one department's heads now; at most once an hour per person."""
     if meeting.status != MeetingStatus.OPEN or meeting.submission_deadline <= now:
         raise ValidationError(_("The meeting is not open for post-its."))
-    heads = list(_heads_without_submission(meeting, department))
-    return len(
-        _queue_notices(meeting, heads, NoticeKind.NUDGE, sequence=int(now.timestamp()) // 3600)
-    )
+    # A nudge's sequence is the second it was given (time travel in tests included).
+    recently = Notice.objects.filter(
+        meeting=meeting,
+        kind=NoticeKind.NUDGE,
+        sequence__gt=int((now - NUDGE_INTERVAL).timestamp()),
+    ).values("user_id")
+    heads = list(_heads_without_submission(meeting, department).exclude(pk__in=recently))
+    return len(_queue_notices(meeting, heads, NoticeKind.NUDGE, sequence=int(now.timestamp())))
 
 
 # --- The outbox ------------------------------------------------------------------
@@ -326,13 +352,18 @@ SUBJECTS = {
 def notice_message(notice: Notice) -> EmailMultiAlternatives:
     meeting, user = notice.meeting, notice.user
     zone = meeting.group.time_zone
+    writes_postits = Department.heads.through.objects.filter(
+        user_id=user.pk, department__group_id=meeting.group_id
+    ).exists()
     context = {
         "notice": notice,
         "meeting": meeting,
         "user": user,
         "zone": zone,
         "meeting_url": settings.SITE_URL + meeting.get_absolute_url(),
-        "form_url": settings.SITE_URL + meeting.get_absolute_url() + "postit/",
+        "form_url": settings.SITE_URL + reverse("topics:postit", args=[meeting.code])
+        if writes_postits
+        else "",
     }
     with translation.override(user.language), timezone.override(zone):
         params = {
@@ -343,6 +374,7 @@ def notice_message(notice: Notice) -> EmailMultiAlternatives:
         subject = str(SUBJECTS[notice.kind]) % params
         text = render_to_string("meetings/email/notice.txt", context)
         html = render_to_string("meetings/email/notice.html", context)
+        calendar_files = _calendar_files(notice)
     message = EmailMultiAlternatives(
         subject=header_safe(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject),
         body=text,
@@ -350,20 +382,22 @@ def notice_message(notice: Notice) -> EmailMultiAlternatives:
         reply_to=[m.email for m in meeting.group.moderators.all()[:1]],
     )
     message.attach_alternative(html, "text/html")
-    if notice.kind in {NoticeKind.INVITATION, NoticeKind.UPDATE, NoticeKind.CANCELLATION}:
-        method = "CANCEL" if notice.kind == NoticeKind.CANCELLATION else "REQUEST"
-        message.attach(
-            "mote.ics",
-            meeting_invitation_ics(meeting, attendee=user),
-            f"text/calendar; charset=utf-8; method={method}",
-        )
-        if notice.kind != NoticeKind.CANCELLATION:
-            message.attach(
-                "deadline.ics",
-                deadline_ics(meeting),
-                "text/calendar; charset=utf-8; method=PUBLISH",
-            )
+    for name, content, method in calendar_files:
+        message.attach(name, content, f"text/calendar; charset=utf-8; method={method}")
     return message
+
+
+def _calendar_files(notice: Notice) -> list[tuple[str, bytes, str]]:
+    """The meeting as an invitation (or its cancellation), and the deadline event."""
+    if notice.kind not in {NoticeKind.INVITATION, NoticeKind.UPDATE, NoticeKind.CANCELLATION}:
+        return []
+    meeting = notice.meeting
+    cancelled = notice.kind == NoticeKind.CANCELLATION
+    method = "CANCEL" if cancelled else "REQUEST"
+    return [
+        ("mote.ics", meeting_invitation_ics(meeting, attendee=notice.user), method),
+        ("deadline.ics", deadline_ics(meeting), method if cancelled else "PUBLISH"),
+    ]
 
 
 def periodic_tick(*, now: datetime | None = None) -> dict[str, int]:

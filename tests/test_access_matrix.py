@@ -8,11 +8,23 @@ import pytest
 from django.urls import reverse
 
 from groups.models import Invitation
+from meetings.models import Schedule
 from tests.factories import TopicFactory
+from topics.models import Topic
 
 ROLES = ["anonymous", "outsider", "participant", "head", "moderator", "admin"]
 
 LOGIN = "login"  # a redirect to the sign-in page
+
+MODERATORS_ONLY = {
+    "anonymous": LOGIN,
+    "outsider": 404,
+    "participant": 403,
+    "head": 403,
+    "moderator": 200,
+    "admin": 200,
+}
+MODERATORS_WRITE = {**MODERATORS_ONLY, "moderator": 302, "admin": 302}
 
 # (name, method, {role: expected status})
 MATRIX = [
@@ -88,6 +100,20 @@ MATRIX = [
             "admin": 302,
         },
     ),
+    ("schedule_edit", "get", MODERATORS_ONLY),
+    ("schedule_edit", "post", MODERATORS_WRITE),
+    ("meeting_new", "get", MODERATORS_ONLY),
+    ("meeting_edit", "get", MODERATORS_ONLY),
+    ("meeting_cancel", "get", MODERATORS_ONLY),
+    ("meeting_cancel", "post", MODERATORS_WRITE),
+    ("intake", "get", MODERATORS_ONLY),
+    ("postit", "get", {**MODERATORS_ONLY, "head": 200}),
+    ("postit_autosave", "post", {**MODERATORS_ONLY, "head": 200}),
+    (
+        "calendar_reset",
+        "post",
+        {**MODERATORS_WRITE, "participant": 302, "head": 302, "outsider": 302},
+    ),
     (
         "admin",
         "get",
@@ -115,6 +141,14 @@ def _url(name, world):
         "meeting_detail": reverse("meetings:meeting_detail", args=[world.meeting.code]),
         "profile": reverse("accounts:profile"),
         "admin": reverse("admin:index"),
+        "schedule_edit": reverse("meetings:schedule_edit", args=[world.group.code]),
+        "meeting_new": reverse("meetings:meeting_new", args=[world.group.code]),
+        "meeting_edit": reverse("meetings:meeting_edit", args=[world.meeting.code]),
+        "meeting_cancel": reverse("meetings:meeting_cancel", args=[world.meeting.code]),
+        "intake": reverse("meetings:intake", args=[world.meeting.code]),
+        "postit": reverse("topics:postit", args=[world.meeting.code]),
+        "postit_autosave": reverse("topics:postit_autosave", args=[world.meeting.code]),
+        "calendar_reset": reverse("accounts:calendar_reset"),
     }[name]
 
 
@@ -122,12 +156,25 @@ def _data(name, world):
     return {
         "invitation_create": {"email": "ny@example.se", "role": "participant", "language": "sv"},
         "profile": {"full_name": "Nytt Namn", "language": "sv"},
+        "schedule_edit": {
+            "rule": "nth_weekday",
+            "week": "1",
+            "weekday": "1",
+            "day_of_month": "1",
+            "start_time": "14:00",
+            "duration_minutes": "60",
+            "deadline_hours_before": "48",
+            "open_days_before": "14",
+            "topics_per_department": "1",
+            "active": "on",
+        },
+        "postit_autosave": {"department": world.hr.code, "title": "Ny lapp", "version": "0"},
     }.get(name, {})
 
 
 @pytest.mark.parametrize(("name", "method", "role", "expected"), CASES)
 def test_access(client, world, name, method, role, expected):
-    TopicFactory(meeting=world.meeting, department=world.hr, title="Hemlig utmaning")
+    TopicFactory(meeting=world.meeting, department=world.it, title="Hemlig utmaning")
     if role != "anonymous":
         client.force_login(getattr(world, role))
     url = _url(name, world)
@@ -143,6 +190,10 @@ def test_access(client, world, name, method, role, expected):
         assert "Hemlig utmaning" not in response.content.decode()
         assert world.group.name not in response.content.decode()
         assert not Invitation.objects.filter(email="ny@example.se").exists()
+        assert not Schedule.objects.exists()
+        assert not Topic.objects.filter(title="Ny lapp").exists()
+        world.meeting.refresh_from_db()
+        assert world.meeting.status == "open"
 
 
 @pytest.mark.parametrize("role", ["outsider", "participant", "head", "moderator"])

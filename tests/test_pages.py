@@ -139,3 +139,34 @@ def test_home_shows_empty_state_to_someone_without_groups(client, db):
     client.force_login(UserFactory(full_name="Ny Person"))
     content = client.get(reverse("groups:home")).content.decode()
     assert "Du är inte med i någon grupp ännu." in content
+
+
+MODERATOR_PAGES = {
+    "meetings:schedule_edit": ("group", 4),
+    "meetings:meeting_new": ("group", 3),
+    "meetings:meeting_edit": ("meeting", 4),
+    "meetings:meeting_cancel": ("meeting", 4),
+}
+
+
+@pytest.mark.parametrize("size", [1, 15])
+@pytest.mark.parametrize("name", sorted(MODERATOR_PAGES))
+def test_moderator_pages_query_count_is_constant(
+    client, world, django_assert_num_queries, name, size
+):
+    _fill_meeting(world, size)
+    target, queries = MODERATOR_PAGES[name]
+    code = world.group.code if target == "group" else world.meeting.code
+    client.force_login(world.moderator)
+    with django_assert_num_queries(queries):
+        response = client.get(reverse(name, args=[code]))
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("size", [1, 15])
+def test_profile_page_query_count_is_constant(client, world, django_assert_num_queries, size):
+    _fill_meeting(world, size)
+    client.force_login(world.head)
+    with django_assert_num_queries(2):
+        response = client.get(reverse("accounts:profile"))
+    assert world.head.calendar_token in response.content.decode()

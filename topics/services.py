@@ -52,6 +52,8 @@ def topic_limit(*, meeting: Meeting) -> int:
 def _check_may_write(*, meeting: Meeting, department: Department, now: datetime) -> None:
     if department.group_id != meeting.group_id:
         raise PermissionDenied
+    if meeting.status != MeetingStatus.OPEN:
+        raise ValidationError(_("This meeting is not open for post-its."))
     if not submission_window(meeting=meeting, department=department, now=now).open:
         raise ValidationError(_("The deadline for post-its has passed; the post-it is read-only."))
 

@@ -1,0 +1,103 @@
+"""Journeys from BRIEF.md, end to end: real worker, SMTP, browser."""
+
+import re
+from datetime import timedelta
+from urllib.parse import urlparse
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from groups.models import BoardColour
+from meetings.models import MeetingStatus
+from meetings.services import meeting_open
+from tests.conftest import text_body
+from tests.factories import DepartmentFactory, GroupFactory, MeetingFactory, UserFactory
+from topics.models import Topic, TopicStatus
+
+pytestmark = [pytest.mark.browser, pytest.mark.worker]
+
+GOAL_START = "Vi vill veta kvällen innan hur många som kommer till akuten, så att vi kan beman"
+
+
+def _sign_in_with_code(page, mailbox, email):
+    page.get_by_role("link", name="Mejla mig en inloggningskod").click()
+    page.get_by_label(re.compile("E-?post")).fill(email)
+    page.get_by_role("button", name="Begär kod").click()
+    message = mailbox.wait_for(1)[-1]
+    code = re.search(r"^\s*([A-Z0-9]{4}-[A-Z0-9]{4})\s*$", text_body(message), re.M).group(1)
+    page.get_by_label("Kod").fill(code)
+    page.get_by_role("button", name="Verifiera").click()
+
+
+def test_head_writes_a_post_it_from_the_invitation_and_loses_nothing(
+    celery_worker, live_server, browser, mailbox
+):
+    group = GroupFactory(name="Tvärgrupp IT")
+    hr = DepartmentFactory(group=group, name="HR", short_name="HR", colour=BoardColour.ORANGE)
+    head = UserFactory(email="maria@example.se", full_name="Maria Lindqvist")
+    hr.heads.add(head)
+    moderator = UserFactory(
+        email="karin@example.se", full_name="Karin Åberg", password="moderatorns-lösen-1"
+    )
+    group.moderators.add(moderator)
+    meeting = MeetingFactory(
+        group=group, status=MeetingStatus.PLANNED, starts_at=timezone.now() + timedelta(days=7)
+    )
+
+    # 1. The meeting opens; the worker sends the invitations over SMTP.
+    with transaction.atomic():
+        meeting_open(meeting=meeting)
+    messages = mailbox.wait_for(2)
+    invitation = next(m for m in messages if m["To"] == "maria@example.se")
+    attachments = {part.get_filename(): part for part in invitation.iter_attachments()}
+    assert set(attachments) == {"mote.ics", "deadline.ics"}
+    link = re.search(r"https?://\S+/postit/", text_body(invitation)).group(0)
+    mailbox.clear()
+
+    # 2. The head follows the link and signs in with the code from the e-mail.
+    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto(live_server.url + urlparse(link).path)
+    _sign_in_with_code(page, mailbox, "maria@example.se")
+    page.wait_for_url(re.compile(r"/postit/"))
+
+    # 3. Types the post-it and closes the page mid-sentence.
+    page.get_by_label("Rubrik").fill("Bemanning av akuten kvällstid")
+    page.get_by_label("Bakgrund").fill("Antalet besökare varierar från kväll till kväll. 🚑")
+    page.get_by_label("Mål").press_sequentially(GOAL_START, delay=5)
+    page.close()
+
+    # 4. Opens it again: every word is there.
+    page = context.new_page()
+    page.goto(live_server.url + urlparse(link).path)
+    assert page.get_by_label("Rubrik").input_value() == "Bemanning av akuten kvällstid"
+    assert page.get_by_label("Bakgrund").input_value() == (
+        "Antalet besökare varierar från kväll till kväll. 🚑"
+    )
+    assert page.get_by_label("Mål").input_value() == GOAL_START
+    page.get_by_text(re.compile("^Sparat")).wait_for()
+
+    # 5. Finishes the sentence and submits.
+    page.get_by_label("Mål").press("Control+End")
+    page.get_by_label("Mål").press_sequentially("na rätt.", delay=5)
+    page.get_by_role("button", name="Lämna in lappen").click()
+    page.get_by_text("Lappen är inlämnad", exact=False).wait_for()
+    topic = Topic.objects.get()
+    assert topic.status == TopicStatus.SUBMITTED
+    assert topic.goal == GOAL_START + "na rätt."
+    context.close()
+
+    # 6. The moderator's intake view shows the department as submitted.
+    context = browser.new_context(locale="sv-SE")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label(re.compile("E-?post")).fill("karin@example.se")
+    page.get_by_label("Lösenord").fill("moderatorns-lösen-1")
+    page.locator("form[action='/accounts/login/'] button[type=submit]").click()
+    page.goto(f"{live_server.url}/m/{meeting.code}/intake/")
+    row = page.locator(f"#intake-{hr.code}")
+    assert "Inlämnad" in row.inner_text()
+    assert "Bemanning av akuten kvällstid" in row.inner_text()
+    context.close()
