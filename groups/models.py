@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Language
-from tvargrupp.models import TimestampedModel, new_code
+from tvargrupp.models import BoundedTextField, TimestampedModel, new_code
 
 INVITATION_LIFETIME = timedelta(days=14)
 
@@ -30,7 +30,7 @@ class Group(TimestampedModel):
 
     code = models.CharField(_("code"), max_length=16, unique=True, default=new_code, editable=False)
     name = models.CharField(_("name"), max_length=120)
-    description = models.TextField(_("description"), max_length=2000, blank=True)
+    description = BoundedTextField(_("description"), max_length=2000, blank=True)
     time_zone = models.CharField(
         _("time zone"), max_length=64, default="Europe/Stockholm", validators=[validate_time_zone]
     )

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Language
 from meetings.models import Meeting
-from tvargrupp.models import TimestampedModel
+from tvargrupp.models import BoundedTextField, TimestampedModel
 
 
 class SummaryStatus(models.TextChoices):
@@ -19,7 +19,7 @@ class Summary(TimestampedModel):
     meeting = models.OneToOneField(
         Meeting, on_delete=models.CASCADE, related_name="summary", verbose_name=_("meeting")
     )
-    intro = models.TextField(_("introduction"), max_length=8000, blank=True)
+    intro = BoundedTextField(_("introduction"), max_length=8000, blank=True)
     status = models.CharField(
         _("status"), max_length=16, choices=SummaryStatus.choices, default=SummaryStatus.DRAFT
     )

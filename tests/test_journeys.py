@@ -101,3 +101,83 @@ def test_head_writes_a_post_it_from_the_invitation_and_loses_nothing(
     assert "Inlämnad" in row.inner_text()
     assert "Bemanning av akuten kvällstid" in row.inner_text()
     context.close()
+
+
+def _password_context(browser, live_server, email, password):
+    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label(re.compile("E-?post")).fill(email)
+    page.get_by_label("Lösenord").fill(password)
+    page.locator("form[action='/accounts/login/'] button[type=submit]").click()
+    page.wait_for_url(f"{live_server.url}/")
+    return context, page
+
+
+@pytest.mark.browser
+def test_moderator_and_participant_see_each_others_changes_live(
+    transactional_db, live_server, browser
+):
+    from board.services import board_start
+
+    group = GroupFactory(name="Tvärgrupp IT")
+    hr = DepartmentFactory(group=group, name="HR", short_name="HR", colour=BoardColour.ORANGE)
+    kom = DepartmentFactory(group=group, name="Kommunikation", short_name="KOM")
+    head = UserFactory(
+        email="aisha@example.se", full_name="Aisha Karimi", password="aishas-lösen-1"
+    )
+    kom.heads.add(head)
+    moderator = UserFactory(
+        email="karin@example.se", full_name="Karin Åberg", password="moderatorns-lösen-1"
+    )
+    group.moderators.add(moderator)
+    meeting = MeetingFactory(group=group, starts_at=timezone.now() - timedelta(minutes=5))
+    from tests.factories import TopicFactory
+
+    TopicFactory(
+        meeting=meeting,
+        department=hr,
+        title="Bemanning av akuten kvällstid",
+        goal="Veta dagen innan",
+    )
+    board_start(meeting=meeting)
+
+    mod_context, board = _password_context(
+        browser, live_server, "karin@example.se", "moderatorns-lösen-1"
+    )
+    board.goto(f"{live_server.url}/m/{meeting.code}/board/")
+    part_context, phone = _password_context(
+        browser, live_server, "aisha@example.se", "aishas-lösen-1"
+    )
+    phone.goto(f"{live_server.url}/m/{meeting.code}/live/")
+    spotlight = phone.locator("#spotlight-title")
+    assert spotlight.inner_text() == "Ingen har ordet än"
+
+    # The moderator gives the word from the keyboard: focus the card, press Enter.
+    board.locator("[data-code]").first.focus()
+    board.keyboard.press("Enter")
+    board.locator("#spotlight-title", has_text="Bemanning av akuten kvällstid").wait_for()
+    # The participant's screen follows without a reload.
+    phone.locator("#spotlight-title", has_text="Bemanning av akuten kvällstid").wait_for(
+        timeout=3000
+    )
+    assert "Veta dagen innan" in phone.locator("#spotlight").inner_text()
+
+    # The participant adds an idea; it appears on the moderator's board.
+    phone.get_by_role("textbox", name="Idé eller tanke").fill(
+        "Webbtrafiken kvällen innan förutsäger besöken 🚑"
+    )
+    phone.get_by_role("button", name="Lägg till").click()
+    board.locator(".idea", has_text="Webbtrafiken kvällen innan").wait_for(timeout=3000)
+    assert "KOM" in board.locator(".idea").first.inner_text()
+    assert "Aisha Karimi" in board.locator(".idea").first.inner_text()
+
+    # Typing on the board is not wiped by live changes.
+    board.locator("#notes-text").fill("Anteckning som skrivs just nu")
+    phone.get_by_role("textbox", name="Idé eller tanke").fill("En idé till")
+    phone.get_by_role("button", name="Lägg till").click()
+    board.locator(".idea", has_text="En idé till").wait_for(timeout=3000)
+    assert board.locator("#notes-text").input_value() == "Anteckning som skrivs just nu"
+    mod_context.close()
+    part_context.close()

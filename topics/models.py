@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from groups.models import Department
 from meetings.models import Meeting
-from tvargrupp.models import TimestampedModel, new_code
+from tvargrupp.models import BoundedTextField, TimestampedModel, new_code
 
 TITLE_MAX = 120
 FIELD_MAX = 2000
@@ -39,10 +39,10 @@ class Topic(TimestampedModel):
     )
     code = models.CharField(_("code"), max_length=16, unique=True, default=new_code, editable=False)
     title = models.CharField(_("title"), max_length=TITLE_MAX)
-    background = models.TextField(_("background"), max_length=FIELD_MAX, blank=True)
-    current_state = models.TextField(_("how it is now"), max_length=FIELD_MAX, blank=True)
-    goal = models.TextField(_("where we want to go"), max_length=FIELD_MAX, blank=True)
-    obstacle = models.TextField(_("what stands in the way"), max_length=FIELD_MAX, blank=True)
+    background = BoundedTextField(_("background"), max_length=FIELD_MAX, blank=True)
+    current_state = BoundedTextField(_("how it is now"), max_length=FIELD_MAX, blank=True)
+    goal = BoundedTextField(_("where we want to go"), max_length=FIELD_MAX, blank=True)
+    obstacle = BoundedTextField(_("what stands in the way"), max_length=FIELD_MAX, blank=True)
     status = models.CharField(
         _("status"), max_length=16, choices=TopicStatus.choices, default=TopicStatus.DRAFT
     )
@@ -57,6 +57,8 @@ class Topic(TimestampedModel):
         related_name="+",
         verbose_name=_("entered on the department's behalf by"),
     )
+    notes = BoundedTextField(_("moderator's notes"), max_length=TEXT_MAX, blank=True)
+    notes_version = models.PositiveIntegerField(_("notes version"), default=1)
 
     class Meta:
         verbose_name = _("post-it")
@@ -149,7 +151,7 @@ class Contribution(TimestampedModel):
     kind = models.CharField(
         _("kind"), max_length=16, choices=ContributionKind.choices, default=ContributionKind.IDEA
     )
-    text = models.TextField(_("text"), max_length=TEXT_MAX)
+    text = BoundedTextField(_("text"), max_length=TEXT_MAX)
 
     class Meta:
         verbose_name = _("idea or thought")
@@ -252,7 +254,7 @@ class FollowUp(TimestampedModel):
     status = models.CharField(
         _("status"), max_length=16, choices=FollowUpStatus.choices, default=FollowUpStatus.OPEN
     )
-    outcome = models.TextField(_("outcome"), max_length=TEXT_MAX, blank=True)
+    outcome = BoundedTextField(_("outcome"), max_length=TEXT_MAX, blank=True)
 
     class Meta:
         verbose_name = _("follow-up")

@@ -111,6 +111,10 @@ def topic_save(
             )
         )
         limit = topic_limit(meeting=meeting)
+        same = next((t for t in taken if _same_text(t, fields)), None)
+        if same is not None and not submit:
+            # The same text arrived twice (a beacon and a retry): nothing to do.
+            return same
         if len(taken) >= limit:
             if limit == 1:
                 # Another head of the department started the post-it meanwhile.

@@ -2,7 +2,9 @@
 
 import secrets
 
+from django.core.validators import MaxLengthValidator
 from django.db import models
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 # Lower-case letters and digits without the look-alikes 0/o and 1/l/i.
@@ -20,3 +22,14 @@ class TimestampedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class BoundedTextField(models.TextField):
+    """A TextField whose max_length holds in `full_clean()` too, not only in forms."""
+
+    @cached_property
+    def validators(self):
+        validators = list(super().validators)
+        if self.max_length is not None:
+            validators.append(MaxLengthValidator(self.max_length))
+        return validators

@@ -60,8 +60,19 @@ function setUp(form) {
     }));
   };
 
-  // Restore what this device typed but the server never got.
-  const stored = JSON.parse(localStorage.getItem(key) || "null");
+  // Restore what this device typed but the server never got (also text typed
+  // before the post-it existed, kept under the ":new" key).
+  const newKey = key.replace(/:[^:]+$/, ":new");
+  let stored = JSON.parse(localStorage.getItem(key) || "null");
+  if (!stored && key !== newKey) {
+    stored = JSON.parse(localStorage.getItem(newKey) || "null");
+    if (stored) {
+      localStorage.removeItem(newKey);
+      stored.topic = topicInput.value;
+      stored.version = 0; // unknown base: a differing server text shows as a conflict
+      localStorage.setItem(key, JSON.stringify(stored));
+    }
+  }
   if (stored && !same(stored.text, saved)) {
     for (const field of fields) {
       if (field.name in stored.text) field.value = stored.text[field.name];

@@ -1,0 +1,299 @@
+"""The live board: the moderator's board, the projector screen and the participant view."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
+
+from accounts.middleware import without_user_language
+from board import services
+from board.forms import FollowUpForm, IdeaForm, LinkForm, NotesForm, OnTheSpotForm, TimerForm
+from board.selectors import (
+    board_page,
+    board_version,
+    link_candidates,
+    meeting_people,
+    poll_meeting_id,
+)
+from groups.access import Action, Role
+from meetings.selectors import meeting_get_for_user
+from topics.models import Contribution
+
+TEMPLATES = {
+    "board": "board/board.html",
+    "screen": "board/screen.html",
+    "participant": "board/participant.html",
+}
+
+
+SHARED_FRAGMENT_SECONDS = 120
+
+
+def _shared_fragment(request, meeting, view: str):
+    """The live fragment of the projector and participant views, one render per version.
+
+    It holds nothing personal (no CSRF token, remove buttons hidden until the page's
+    script shows the viewer's own), so every screen in the room gets the same bytes.
+    """
+    version = board_version(meeting_id=meeting.pk) or 0
+    key = f"board:{meeting.pk}:{version}:{view}:{request.LANGUAGE_CODE}"
+    html = cache.get(key)
+    if html is None:
+        page = board_page(meeting=meeting, user=request.user, now=timezone.now())
+        if page.state.version != version:
+            key = f"board:{meeting.pk}:{page.state.version}:{view}:{request.LANGUAGE_CODE}"
+        context = {"page": page, "view": view, "errors": [], "shared": True}
+        html = render_to_string(TEMPLATES[view] + "#live", context, request=request)
+        cache.set(key, html, SHARED_FRAGMENT_SECONDS)
+    return HttpResponse(html)
+
+
+def _render(request, meeting, view: str, *, errors=(), status=200):
+    if view != "board" and request.method == "GET" and request.GET.get("fragment") == "live":
+        return _shared_fragment(request, meeting, view)
+    page = board_page(meeting=meeting, user=request.user, now=timezone.now())
+    departments = meeting.group.departments.order_by("position", "name")
+    context = {
+        "page": page,
+        "view": view,
+        "errors": list(errors),
+        "idea_form": IdeaForm(departments=departments),
+        "spot_form": OnTheSpotForm(departments=departments),
+        "timer_form": TimerForm(initial={"minutes": 1}),
+    }
+    template = TEMPLATES[view]
+    if request.GET.get("fragment") == "live" or (request.htmx and request.method == "POST"):
+        template += "#live"
+    return render(request, template, context, status=status)
+
+
+@login_required
+@never_cache
+def board(request, code: str):
+    meeting = meeting_get_for_user(user=request.user, code=code, action=Action.MODERATE)
+    return _render(request, meeting, "board")
+
+
+@login_required
+@never_cache
+def screen(request, code: str):
+    meeting = meeting_get_for_user(user=request.user, code=code)
+    return _render(request, meeting, "screen")
+
+
+@login_required
+@never_cache
+def participant(request, code: str):
+    meeting = meeting_get_for_user(user=request.user, code=code)
+    return _render(request, meeting, "participant")
+
+
+@without_user_language
+@require_GET
+@never_cache
+def poll(request, token: str):
+    """Has the board changed since version `v`? One indexed read; 204 when it has not."""
+    meeting_id = poll_meeting_id(token)
+    if meeting_id is None:
+        return HttpResponse(status=403)
+    version = board_version(meeting_id=meeting_id) or 0
+    if request.GET.get("v") == str(version):
+        return HttpResponse(status=204)
+    return JsonResponse({"v": version})
+
+
+def _done(request, meeting, view: str, errors: list[str]):
+    if request.htmx:
+        response = _render(request, meeting, view, errors=errors)
+        if not errors:
+            trigger_client_event(response, "board:saved")
+        return response
+    if errors:
+        return _render(request, meeting, view, errors=errors, status=400)
+    target = {"board": "board:board", "participant": "board:participant"}[view]
+    return redirect(target, code=meeting.code)
+
+
+def _form_errors(form) -> list[str]:
+    return [
+        f"{form.fields[f].label}: {e}" if f in form.fields else e
+        for f, messages in form.errors.items()
+        for e in messages
+    ]
+
+
+@login_required
+@require_POST
+def act(request, code: str):
+    """Every control of the moderator's board posts here and is dispatched on `action`."""
+    meeting = meeting_get_for_user(user=request.user, code=code, action=Action.MODERATE)
+    action = request.POST.get("action", "")
+    topic_code = request.POST.get("topic", "")
+    departments = meeting.group.departments.all()
+    errors: list[str] = []
+    try:
+        if action == "start":
+            services.board_start(meeting=meeting)
+        elif action == "give":
+            services.board_give_word(meeting=meeting, code=topic_code)
+        elif action in ("next", "previous"):
+            services.board_step(meeting=meeting, forward=action == "next")
+        elif action == "timer":
+            services.timer_toggle(meeting=meeting)
+        elif action == "timer_add":
+            form = TimerForm(request.POST)
+            if form.is_valid():
+                services.timer_adjust(meeting=meeting, seconds=form.cleaned_data["minutes"] * 60)
+            errors = _form_errors(form)
+        elif action in ("up", "down"):
+            services.topic_move(
+                meeting=meeting, code=topic_code, offset=-1 if action == "up" else 1
+            )
+        elif action == "reorder":
+            services.topic_reorder(meeting=meeting, codes=request.POST.get("order", "").split(","))
+        elif action in ("discussed", "parked", "submitted"):
+            services.topic_set_status(meeting=meeting, code=topic_code, status=action)
+        elif action == "add_topic":
+            form = OnTheSpotForm(request.POST, departments=departments)
+            if form.is_valid():
+                services.topic_add_on_the_spot(
+                    meeting=meeting, by=request.user, **form.cleaned_data
+                )
+            errors = _form_errors(form)
+        elif action == "notes":
+            form = NotesForm(request.POST)
+            if form.is_valid():
+                services.notes_save(
+                    meeting=meeting,
+                    code=topic_code,
+                    notes=form.cleaned_data["notes"],
+                    version=form.cleaned_data["notes_version"],
+                )
+            errors = _form_errors(form)
+        elif action == "follow_up":
+            form = FollowUpForm(
+                request.POST, departments=departments, people=meeting_people(meeting=meeting)
+            )
+            if form.is_valid():
+                services.follow_up_add(meeting=meeting, code=topic_code, **form.cleaned_data)
+            errors = _form_errors(form)
+        elif action == "follow_up_remove":
+            services.follow_up_remove(meeting=meeting, code=request.POST.get("follow_up", ""))
+        elif action == "link":
+            form = LinkForm(request.POST)
+            if form.is_valid():
+                services.link_add(
+                    meeting=meeting,
+                    code=topic_code,
+                    other_code=form.cleaned_data["other"],
+                    kind=form.cleaned_data["kind"],
+                    by=request.user,
+                )
+            errors = _form_errors(form)
+        elif action == "link_remove":
+            services.link_remove(meeting=meeting, link_id=int(request.POST.get("link", "0") or 0))
+        else:
+            errors = [_("Unknown action.")]
+    except services.NotesConflict as conflict:
+        errors = [
+            _("Someone else changed the notes meanwhile. Their text: %(notes)s")
+            % {"notes": conflict.topic.notes}
+        ]
+    except ValidationError as error:
+        errors = error.messages
+    except ValueError:
+        errors = [_("Unknown action.")]
+    return _done(request, meeting, "board", errors)
+
+
+@login_required
+@require_POST
+def idea(request, code: str):
+    """Ideas and thoughts: everyone at the meeting adds; the author or a moderator edits."""
+    meeting = meeting_get_for_user(user=request.user, code=code)
+    view = (
+        "board"
+        if request.POST.get("view") == "board" and meeting.role >= Role.MODERATOR
+        else "participant"
+    )
+    moderating = meeting.role >= Role.MODERATOR
+    action = request.POST.get("action", "add")
+    errors: list[str] = []
+    try:
+        if action == "add":
+            form = IdeaForm(request.POST, departments=meeting.group.departments.all())
+            if form.is_valid():
+                department = form.cleaned_data["department"]
+                if department is None and not moderating:
+                    department = request.user.headed_departments.filter(
+                        group=meeting.group_id
+                    ).first()
+                services.contribution_add(
+                    meeting=meeting,
+                    code=request.POST.get("topic", ""),
+                    author=request.user
+                    if not (moderating and form.cleaned_data["department"])
+                    else None,
+                    department=department,
+                    text=form.cleaned_data["text"],
+                    kind=form.cleaned_data["kind"],
+                )
+            errors = _form_errors(form)
+        else:
+            contribution = Contribution.objects.filter(
+                pk=int(request.POST.get("contribution", "0") or 0), topic__meeting=meeting
+            ).first()
+            if contribution is None:
+                raise ValidationError(_("That idea is no longer there."))
+            if action == "edit":
+                form = IdeaForm(request.POST)
+                form.fields["department"].required = False
+                if form.is_valid():
+                    services.contribution_edit(
+                        meeting=meeting,
+                        contribution=contribution,
+                        by=request.user,
+                        moderating=moderating,
+                        text=form.cleaned_data["text"],
+                    )
+                errors = _form_errors(form)
+            elif action == "remove":
+                services.contribution_remove(
+                    meeting=meeting,
+                    contribution=contribution,
+                    by=request.user,
+                    moderating=moderating,
+                )
+            else:
+                errors = [_("Unknown action.")]
+    except ValidationError as error:
+        errors = error.messages
+    except ValueError:
+        errors = [_("Unknown action.")]
+    except PermissionDenied:
+        raise
+    return _done(request, meeting, view, errors)
+
+
+@login_required
+@require_GET
+def search(request, code: str):
+    """Post-its to link the focused one to, found by the words typed (an htmx fragment)."""
+    meeting = meeting_get_for_user(user=request.user, code=code, action=Action.MODERATE)
+    page = board_page(meeting=meeting, user=request.user, now=timezone.now())
+    query = request.GET.get("q", "").strip()[:200]
+    results = []
+    if page.focus is not None and query:
+        results = link_candidates(meeting=meeting, focus=page.focus, query=query)
+    return render(
+        request,
+        "board/board.html#link-results",
+        {"page": page, "results": results, "query": query},
+    )

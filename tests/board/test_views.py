@@ -1,0 +1,320 @@
+"""The board's pages and endpoints: who may do what, what they show, query counts."""
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from board.models import BoardState
+from board.selectors import poll_token
+from board.services import board_give_word, board_start, contribution_add
+from meetings.models import MeetingStatus
+from tests.factories import (
+    ContributionFactory,
+    DepartmentFactory,
+    FollowUpFactory,
+    MeetingFactory,
+    TopicFactory,
+    TopicLinkFactory,
+)
+from topics.models import Contribution, Topic
+
+ROLES = ["anonymous", "outsider", "participant", "head", "moderator", "admin"]
+LOGIN = "login"
+EVERYONE = {
+    "anonymous": LOGIN,
+    "outsider": 404,
+    "participant": 200,
+    "head": 200,
+    "moderator": 200,
+    "admin": 200,
+}
+MODERATORS = {**EVERYONE, "participant": 403, "head": 403}
+
+
+@pytest.fixture
+def live(world):
+    topic = TopicFactory(
+        meeting=world.meeting, department=world.hr, author=world.head, title="Bemanning av akuten"
+    )
+    board_start(meeting=world.meeting)
+    world.meeting.refresh_from_db()
+    return topic
+
+
+def _login(client, world, role):
+    if role != "anonymous":
+        client.force_login(getattr(world, role))
+
+
+MATRIX = [
+    ("board:board", "get", {}, MODERATORS),
+    ("board:screen", "get", {}, EVERYONE),
+    ("board:participant", "get", {}, EVERYONE),
+    ("board:search", "get", {"q": "akuten"}, MODERATORS),
+    ("board:act", "post", {"action": "next"}, {**MODERATORS, "moderator": 302, "admin": 302}),
+    (
+        "board:idea",
+        "post",
+        {"action": "add", "text": "En idé"},
+        {**EVERYONE, "participant": 302, "head": 302, "moderator": 302, "admin": 302},
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "method", "data", "expected"), MATRIX)
+@pytest.mark.parametrize("role", ROLES)
+def test_access(client, world, live, name, method, data, expected, role):
+    _login(client, world, role)
+    version = BoardState.objects.get().version
+    if "text" in data:
+        data = {**data, "topic": live.code}
+    response = getattr(client, method)(reverse(name, args=[world.meeting.code]), data)
+    want = expected[role]
+    if want == LOGIN:
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("account_login"))
+    else:
+        assert response.status_code == want
+    if response.status_code in (302, 403, 404) and want != 302:
+        assert BoardState.objects.get().version == version
+        assert not Contribution.objects.exists()
+        assert "Bemanning av akuten" not in response.content.decode()
+
+
+def test_participant_posting_to_a_control_gets_403_and_changes_nothing(client, world, live):
+    client.force_login(world.participant)
+    for action in ["give", "next", "timer", "parked", "start"]:
+        response = client.post(
+            reverse("board:act", args=[world.meeting.code]), {"action": action, "topic": live.code}
+        )
+        assert response.status_code == 403
+    state = BoardState.objects.get()
+    assert state.topic is None
+    live.refresh_from_db()
+    assert live.status == "submitted"
+
+
+def test_poll_answers_204_when_unchanged_and_the_version_when_changed(
+    client, world, live, django_assert_num_queries
+):
+    token = poll_token(meeting=world.meeting, user=world.participant)
+    url = reverse("board:poll", args=[token])
+    version = BoardState.objects.get().version
+    with django_assert_num_queries(1):
+        unchanged = client.get(url, {"v": version})
+    assert unchanged.status_code == 204
+    board_give_word(meeting=world.meeting, code=live.code)
+    changed = client.get(url, {"v": version})
+    assert changed.json() == {"v": version + 1}
+
+
+def test_poll_refuses_a_forged_token(client, world, live):
+    assert client.get(reverse("board:poll", args=["forged"]), {"v": 1}).status_code == 403
+
+
+def test_giving_the_word_shows_the_spotlight_on_every_view(client, world, live):
+    client.force_login(world.moderator)
+    response = client.post(
+        reverse("board:act", args=[world.meeting.code]),
+        {"action": "give", "topic": live.code},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert response.content.decode().lstrip().startswith('<div id="live"')
+    assert json.loads(response.headers["HX-Trigger"]) == {"board:saved": {}}
+    for name, user in [("board:screen", world.participant), ("board:participant", world.head)]:
+        client.force_login(user)
+        content = client.get(reverse(name, args=[world.meeting.code]), {"fragment": "live"})
+        text = content.content.decode()
+        assert 'id="spotlight-title" class="spotlight__title">Bemanning av akuten<' in text
+        assert "Maria Lindqvist" in text
+
+
+def test_participant_adds_an_idea_that_shows_who_and_which_department(client, world, live):
+    board_give_word(meeting=world.meeting, code=live.code)
+    client.force_login(world.head)
+    client.post(
+        reverse("board:idea", args=[world.meeting.code]),
+        {"action": "add", "topic": live.code, "text": "Webbtrafiken förutsäger besöken"},
+    )
+    idea = Contribution.objects.get()
+    assert (idea.author, idea.department) == (world.head, world.hr)
+    client.force_login(world.moderator)
+    page = client.get(reverse("board:board", args=[world.meeting.code])).content.decode()
+    assert "Webbtrafiken förutsäger besöken" in page
+    assert "Maria Lindqvist" in page
+
+
+def test_moderator_notes_an_idea_for_a_speakers_department(client, world, live):
+    client.force_login(world.moderator)
+    client.post(
+        reverse("board:idea", args=[world.meeting.code]),
+        {
+            "action": "add",
+            "topic": live.code,
+            "text": "Prognos från webben",
+            "department": world.it.code,
+            "view": "board",
+        },
+    )
+    idea = Contribution.objects.get()
+    assert (idea.author, idea.department) == (None, world.it)
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("", "Detta fält måste fyllas i."),
+        ("x" * 4001, "Säkerställ att detta värde har som mest 4000 tecken (den har 4001)."),
+    ],
+)
+def test_idea_bad_input_is_refused_with_a_message(client, world, live, text, error):
+    client.force_login(world.head)
+    response = client.post(
+        reverse("board:idea", args=[world.meeting.code]),
+        {"action": "add", "topic": live.code, "text": text},
+    )
+    assert response.status_code == 400
+    assert error in response.content.decode()
+    assert not Contribution.objects.exists()
+
+
+def test_hostile_text_renders_as_text_on_every_view(client, world, live):
+    hostile = "<script>alert(1)</script><img src=x onerror=alert(2)> " + "å" * 300 + " 🎉"
+    Topic.objects.filter(pk=live.pk).update(title="<b>Rubrik</b>", goal=hostile, notes=hostile)
+    board_give_word(meeting=world.meeting, code=live.code)
+    contribution_add(
+        meeting=world.meeting, code=live.code, author=world.head, department=world.hr, text=hostile
+    )
+    client.force_login(world.moderator)
+    for name in ["board:board", "board:screen", "board:participant"]:
+        content = client.get(reverse(name, args=[world.meeting.code])).content.decode()
+        assert "<script>alert(1)</script>" not in content
+        assert "<img src=x" not in content
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in content
+        assert "&lt;b&gt;Rubrik&lt;/b&gt;" in content
+
+
+def test_actions_on_a_closed_meeting_are_refused_clearly(client, world, live):
+    world.meeting.status = MeetingStatus.CLOSED
+    world.meeting.save()
+    client.force_login(world.moderator)
+    response = client.post(
+        reverse("board:act", args=[world.meeting.code]), {"action": "give", "topic": live.code}
+    )
+    assert response.status_code == 400
+    assert "Mötet är avslutat" in response.content.decode()
+    assert BoardState.objects.get().topic is None
+
+
+def test_follow_up_without_owner_is_refused(client, world, live):
+    client.force_login(world.moderator)
+    response = client.post(
+        reverse("board:act", args=[world.meeting.code]),
+        {"action": "follow_up", "topic": live.code, "title": "Pilot"},
+    )
+    assert response.status_code == 400
+    assert not live.follow_ups.exists()
+    client.post(
+        reverse("board:act", args=[world.meeting.code]),
+        {
+            "action": "follow_up",
+            "topic": live.code,
+            "title": "Pilot",
+            "owner_department": world.it.code,
+            "due_date": "2027-01-15",
+        },
+    )
+    assert live.follow_ups.get().owner_department == world.it
+
+
+def test_search_finds_post_its_of_earlier_meetings_to_link(client, world, live):
+    earlier = MeetingFactory(
+        group=world.group, starts_at=world.meeting.starts_at.replace(year=2024)
+    )
+    old = TopicFactory(meeting=earlier, department=world.it, title="Webbstatistik", goal="akuten")
+    TopicFactory(
+        meeting=MeetingFactory(group=world.other_group),
+        department=DepartmentFactory(group=world.other_group),
+        title="akuten annan grupp",
+    )
+    board_give_word(meeting=world.meeting, code=live.code)
+    client.force_login(world.moderator)
+    response = client.get(reverse("board:search", args=[world.meeting.code]), {"q": "akuten"})
+    content = response.content.decode()
+    assert "Webbstatistik" in content
+    assert "annan grupp" not in content
+    client.post(
+        reverse("board:act", args=[world.meeting.code]),
+        {"action": "link", "topic": live.code, "other": old.code, "kind": "helps_solve"},
+    )
+    assert live.links_out.get().to_topic == old
+
+
+def _fill(world, size):
+    for n in range(size):
+        department = DepartmentFactory(group=world.group)
+        topic = TopicFactory(meeting=world.meeting, department=department, title=f"Lapp {n}")
+        ContributionFactory(topic=topic, department=department)
+    focus = world.meeting.topics.order_by("position", "created_at").first()
+    for _ in range(3 if size > 5 else 1):
+        ContributionFactory(topic=focus, department=world.it)
+        FollowUpFactory(meeting=world.meeting, topic=focus, owner_department=world.it)
+        TopicLinkFactory(
+            from_topic=focus, to_topic=TopicFactory(meeting=world.meeting, department=world.it)
+        )
+    board_give_word(meeting=world.meeting, code=focus.code)
+
+
+@pytest.mark.parametrize("size", [5, 60])
+@pytest.mark.parametrize(
+    ("name", "role", "fragment", "queries"),
+    [
+        ("board:board", "moderator", False, 13),
+        ("board:board", "moderator", True, 11),
+        ("board:screen", "participant", False, 10),
+        ("board:participant", "head", False, 11),
+        ("board:participant", "head", True, 11),
+    ],
+)
+def test_board_views_query_count_is_constant(
+    client, world, live, django_assert_num_queries, size, name, role, fragment, queries
+):
+    _fill(world, size)
+    client.force_login(getattr(world, role))
+    params = {"fragment": "live"} if fragment else {}
+    with django_assert_num_queries(queries):
+        response = client.get(reverse(name, args=[world.meeting.code]), params)
+    assert response.status_code == 200
+
+
+def test_projector_and_participant_fragments_are_rendered_once_per_version(
+    client, world, live, django_assert_num_queries
+):
+    board_give_word(meeting=world.meeting, code=live.code)
+    contribution_add(
+        meeting=world.meeting,
+        code=live.code,
+        author=world.head,
+        department=world.hr,
+        text="Min idé",
+    )
+    url = reverse("board:participant", args=[world.meeting.code])
+    client.force_login(world.head)
+    first = client.get(url, {"fragment": "live"}).content
+    client.force_login(world.participant)
+    with django_assert_num_queries(5):  # session, person, meeting, group and version only
+        second = client.get(url, {"fragment": "live"}).content
+    assert first == second
+    html = first.decode()
+    assert "csrfmiddlewaretoken" not in html
+    assert f'data-author="{world.head.pk}" hidden' in html
+    contribution_add(
+        meeting=world.meeting,
+        code=live.code,
+        author=world.head,
+        department=world.hr,
+        text="En idé till",
+    )
+    assert "En idé till" in client.get(url, {"fragment": "live"}).content.decode()
