@@ -102,8 +102,8 @@ function start(root) {
 
   // Shared fragments carry everyone's remove buttons hidden; show this person's own.
   function showOwnControls() {
-    for (const form of live.querySelectorAll("form[data-author]")) {
-      form.hidden = form.dataset.author !== root.dataset.user;
+    for (const element of live.querySelectorAll("[data-author]")) {
+      element.hidden = element.dataset.author !== root.dataset.user;
     }
   }
 

@@ -318,3 +318,24 @@ def test_projector_and_participant_fragments_are_rendered_once_per_version(
         text="En idé till",
     )
     assert "En idé till" in client.get(url, {"fragment": "live"}).content.decode()
+
+
+def test_author_edits_their_idea_and_others_cannot(client, world, live):
+    board_give_word(meeting=world.meeting, code=live.code)
+    idea = contribution_add(
+        meeting=world.meeting, code=live.code, author=world.head, department=world.hr, text="Först"
+    )
+    url = reverse("board:idea", args=[world.meeting.code])
+    client.force_login(world.participant)
+    refused = client.post(url, {"action": "edit", "contribution": idea.pk, "text": "Kapat"})
+    assert refused.status_code == 403
+    client.force_login(world.head)
+    client.post(url, {"action": "edit", "contribution": idea.pk, "text": "Sedan <b>ändrat</b>"})
+    idea.refresh_from_db()
+    assert idea.text == "Sedan <b>ändrat</b>"
+    page = client.get(reverse("board:participant", args=[world.meeting.code])).content.decode()
+    assert "Sedan &lt;b&gt;ändrat&lt;/b&gt;" in page
+    assert f'id="edit-{idea.pk}"' in page
+    client.force_login(world.moderator)
+    client.post(url, {"action": "remove", "contribution": idea.pk, "view": "board"})
+    assert not Contribution.objects.exists()
