@@ -44,6 +44,14 @@ class MeetingPage:
     can_write: bool
     topics_hidden: bool
 
+    @property
+    def parked(self) -> list[Topic]:
+        return [t for t in self.topics if t.status == TopicStatus.PARKED]
+
+    @property
+    def on_agenda(self) -> list[Topic]:
+        return [t for t in self.topics if t.status != TopicStatus.PARKED]
+
 
 def _link_prefetches() -> list[Prefetch]:
     linked = "department", "meeting"
@@ -72,7 +80,7 @@ def topics_readable(*, meeting: Meeting) -> bool:
     )
 
 
-def meeting_page(*, meeting: Meeting, user: User) -> MeetingPage:
+def meeting_page(*, meeting: Meeting, user: User | None) -> MeetingPage:
     """Everything the meeting page shows, in a fixed number of queries."""
     readable = topics_readable(meeting=meeting)
     visible = VISIBLE_TOPIC_STATUSES if readable else []
@@ -109,7 +117,8 @@ def meeting_page(*, meeting: Meeting, user: User) -> MeetingPage:
             ).select_related("meeting")
         ),
         can_moderate=meeting.role >= Role.MODERATOR,
-        can_write=meeting.status == MeetingStatus.OPEN
+        can_write=user is not None
+        and meeting.status == MeetingStatus.OPEN
         and (
             meeting.role >= Role.MODERATOR
             or user.headed_departments.filter(group=meeting.group_id).exists()

@@ -24,6 +24,25 @@ class Summary(TimestampedModel):
         _("status"), max_length=16, choices=SummaryStatus.choices, default=SummaryStatus.DRAFT
     )
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    extra_recipients = BoundedTextField(
+        _("extra recipients"),
+        max_length=8000,
+        blank=True,
+        help_text=_("One e-mail address per line."),
+    )
+    excluded = models.JSONField(_("left out"), default=list, blank=True)
+    content_version = models.PositiveIntegerField(_("content version"), default=1)
+    pdf = models.FileField(_("PDF"), upload_to="summaries/", blank=True)
+    pdf_version = models.PositiveIntegerField(_("PDF of content version"), default=0)
+    pdf_requested_version = models.PositiveIntegerField(default=0, editable=False)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("sent by"),
+    )
 
     class Meta:
         verbose_name = _("summary")

@@ -91,6 +91,8 @@ class Mailbox:
         with self._lock:
             self._messages.clear()
             self._envelopes.clear()
+            self.refuse_until = 0.0
+            self.refused = 0
 
     def wait_for(self, count: int, timeout: float = 20.0) -> list[EmailMessage]:
         deadline = time.monotonic() + timeout
@@ -144,13 +146,8 @@ def redis_available() -> bool:
     return _reachable(settings.CELERY_BROKER_URL, 6379)
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker, redis_available, smtp_server):
-    """A real `celery worker` process consuming from Redis, on the test database."""
-    require_service(redis_available, f"Redis ({settings.CELERY_BROKER_URL})")
-    import redis
-
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+def start_celery_worker(*, log_name: str = "test-worker.log", concurrency: int = 2):
+    """Start a real `celery worker` process on the test database; wait until it is ready."""
     db = settings.DATABASES["default"]
     database_url = (
         f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
@@ -162,7 +159,7 @@ def celery_worker_process(django_db_setup, django_db_blocker, redis_available, s
         "DATABASE_URL": database_url,
         "DATABASE_CONN_MAX_AGE": "0",
     }
-    log_path = ROOT / "var" / "test-worker.log"
+    log_path = ROOT / "var" / log_name
     log_path.parent.mkdir(exist_ok=True)
     log = log_path.open("w")
     process = subprocess.Popen(
@@ -176,31 +173,52 @@ def celery_worker_process(django_db_setup, django_db_blocker, redis_available, s
             "--queues",
             "default,mail,pdf",
             "--concurrency",
-            "2",
+            str(concurrency),
             "--loglevel",
             "INFO",
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
+            "--hostname",
+            f"{log_name}@%h",
         ],
         cwd=ROOT,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    process.log_path = log_path
+    process.log_file = log
     deadline = time.monotonic() + 60
     while "ready." not in log_path.read_text():
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             raise RuntimeError(f"Celery worker did not start:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.2)
+    return process
+
+
+def stop_celery_worker(process) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    process.log_file.close()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, redis_available, smtp_server):
+    """A real `celery worker` process consuming from Redis, on the test database."""
+    require_service(redis_available, f"Redis ({settings.CELERY_BROKER_URL})")
+    import redis
+
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    process = start_celery_worker()
     yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    stop_celery_worker(process)
 
 
 @pytest.fixture

@@ -58,6 +58,7 @@ class Topic(TimestampedModel):
         verbose_name=_("entered on the department's behalf by"),
     )
     notes = BoundedTextField(_("moderator's notes"), max_length=TEXT_MAX, blank=True)
+    summary = BoundedTextField(_("short summary"), max_length=TEXT_MAX, blank=True)
     notes_version = models.PositiveIntegerField(_("notes version"), default=1)
 
     class Meta:

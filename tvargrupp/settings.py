@@ -164,6 +164,8 @@ TIME_ZONE = env_time_zone("TIME_ZONE", "Europe/Stockholm")
 USE_I18N = True
 USE_TZ = True
 
+MEDIA_ROOT = VAR_DIR / "media"  # summary PDFs; served only through permission-checked views
+MEDIA_URL = "/media-not-served/"
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
@@ -196,6 +198,11 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = VAR_DIR / "mail"
 
+# Summary e-mail: messages per minute across all workers (0 = as fast as possible;
+# Exchange Online allows about 30 a minute per mailbox), and the first retry delay.
+MAIL_RATE_PER_MINUTE = env_int("MAIL_RATE_PER_MINUTE", 0, maximum=100_000)
+MAIL_RETRY_SECONDS = env_int("MAIL_RETRY_SECONDS", 30, minimum=1, maximum=3600)
+
 # Celery: Redis in production, tasks run in-process when REDIS_URL is not set.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
@@ -219,6 +226,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Celery beat: create meetings from schedules, open them, remind, sweep the outbox.
 CELERY_BEAT_SCHEDULE = {
     "periodic-tick": {"task": "meetings.periodic_tick", "schedule": 300.0},
+    "summary-sweep": {"task": "summaries.sweep", "schedule": 120.0},
 }
 
 SESSION_COOKIE_HTTPONLY = True
@@ -258,4 +266,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

@@ -28,6 +28,7 @@ os.environ.setdefault("SECURE_COOKIES", "false")
 os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
 os.environ.setdefault("EMAIL_HOST", "127.0.0.1")
 os.environ.setdefault("DISABLE_RATE_LIMITS", "true")
+os.environ.setdefault("MAIL_RETRY_SECONDS", "1")  # retries in seconds, not minutes
 
 from tvargrupp.settings import *  # noqa: E402, F403
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("me/", include("accounts.urls")),
+    path("", include("summaries.urls")),
     path("", include("board.urls")),
     path("", include("topics.urls")),
     path("", include("meetings.urls")),

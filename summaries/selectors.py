@@ -1,0 +1,77 @@
+from dataclasses import dataclass
+from email.utils import parseaddr
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from accounts.models import User
+from groups.access import Role
+from meetings.models import AttendanceStatus, Meeting
+from meetings.selectors import MeetingPage, meeting_page
+from summaries.models import Summary
+
+
+@dataclass(frozen=True)
+class Recipient:
+    email: str
+    name: str
+    language: str
+    user: User | None
+    source: str  # "attendee", "head" or "extra"
+
+
+def summary_document(*, meeting: Meeting) -> MeetingPage:
+    """Everything the summary shows, from the board: the meeting page's data, unabridged."""
+    meeting.role = Role.ADMIN  # the document is for everyone; drafts are still left out
+    return meeting_page(meeting=meeting, user=None)
+
+
+def extra_addresses(text: str) -> tuple[list[str], list[str]]:
+    """Valid and invalid addresses from the one-per-line extra recipients field."""
+    valid, invalid = [], []
+    for line in text.replace(",", "\n").replace(";", "\n").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        address = parseaddr(line)[1] or line
+        try:
+            validate_email(address)
+        except ValidationError:
+            invalid.append(line)
+        else:
+            if address.lower() not in valid:
+                valid.append(address.lower())
+    return valid, invalid
+
+
+def summary_recipients(*, summary: Summary, include_excluded: bool = False) -> list[Recipient]:
+    """Attendees, every head of the group's departments, and extra addresses; each once."""
+    meeting = summary.meeting
+    found: dict[str, Recipient] = {}
+
+    def add(email: str, name: str, language: str, user: User | None, source: str) -> None:
+        key = email.lower()
+        if key not in found:
+            found[key] = Recipient(key, name, language, user, source)
+
+    attendances = meeting.attendances.select_related("user").exclude(
+        status=AttendanceStatus.DECLINED
+    )
+    for attendance in attendances:
+        user = attendance.user
+        if user.is_active:
+            add(user.email, user.full_name, user.language, user, "attendee")
+    heads = User.objects.filter(
+        headed_departments__group=meeting.group_id, is_active=True
+    ).distinct()
+    for user in heads:
+        add(user.email, user.full_name, user.language, user, "head")
+    for address in extra_addresses(summary.extra_recipients)[0]:
+        add(address, "", settings.LANGUAGE_CODE, None, "extra")
+    excluded = {e.lower() for e in summary.excluded}
+    rank = {"attendee": 0, "head": 1, "extra": 2}
+    recipients = sorted(found.values(), key=lambda r: rank[r.source])
+    if include_excluded:
+        return recipients
+    return [r for r in recipients if r.email not in excluded]

@@ -1,0 +1,214 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from groups.access import Action, Role
+from meetings.selectors import meeting_get_for_user
+from summaries.forms import SummaryForm
+from summaries.models import DeliveryStatus, Summary, SummaryStatus
+from summaries.selectors import summary_document, summary_recipients
+from summaries.services import (
+    deliveries_resend,
+    estimated_finish,
+    meeting_close,
+    summary_request_pdf,
+    summary_send,
+    summary_set_recipient,
+    summary_update,
+)
+
+
+def _summary(meeting) -> Summary:
+    summary = Summary.objects.filter(meeting=meeting).first()
+    if summary is None:
+        raise Http404
+    summary.meeting = meeting
+    return summary
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def close(request, code: str):
+    """Closing asks first; it ends the meeting and opens the summary's draft."""
+    meeting = meeting_get_for_user(user=request.user, code=code, action=Action.MODERATE)
+    if request.method == "POST":
+        try:
+            meeting_close(meeting=meeting)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect(meeting)
+        messages.success(request, _("The meeting is closed. Its summary is ready for review."))
+        return redirect("summaries:review", code=meeting.code)
+    return render(request, "summaries/close.html", {"meeting": meeting})
+
+
+def _review_context(request, meeting, summary, form=None):
+    page = summary_document(meeting=meeting)
+    recipients = summary_recipients(summary=summary, include_excluded=True)
+    excluded = {e.lower() for e in summary.excluded}
+    if form is None:
+        form = SummaryForm(instance=summary, topics=page.topics)
+    deliveries = list(summary.deliveries.order_by("status", "email"))
+    return {
+        "meeting": meeting,
+        "summary": summary,
+        "page": page,
+        "form": form,
+        "recipients": recipients,
+        "excluded": excluded,
+        "recipient_count": sum(1 for r in recipients if r.email not in excluded),
+        "deliveries": deliveries,
+        **_delivery_counts(summary, deliveries),
+    }
+
+
+def _delivery_counts(summary, deliveries) -> dict:
+    counts = {status: 0 for status in DeliveryStatus.values}
+    for delivery in deliveries:
+        counts[delivery.status] += 1
+    return {
+        "counts": counts,
+        "finish": estimated_finish(summary=summary, pending=counts["pending"], now=timezone.now()),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review(request, code: str):
+    meeting = meeting_get_for_user(user=request.user, code=code, action=Action.MODERATE)
+    summary = _summary(meeting)
+    if request.method == "POST" and summary.status == SummaryStatus.DRAFT:
+        action = request.POST.get("action", "save")
+        page = summary_document(meeting=meeting)
+        form = SummaryForm(request.POST, instance=summary, topics=page.topics)
+        if form.is_valid():
+            try:
+                summary = summary_update(
+                    summary=summary,
+                    intro=form.cleaned_data["intro"],
+                    topic_summaries=form.topic_summaries(),
+                    extra_recipients=form.cleaned_data["extra_recipients"],
+                )
+            except ValidationError as error:
+                for field, errors in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                if action in ("include", "exclude"):
+                    # What was typed is saved first, then the recipient changes.
+                    summary_set_recipient(
+                        summary=summary,
+                        email=request.GET.get("email", ""),
+                        include=action == "include",
+                    )
+                    return redirect("summaries:review", code=meeting.code)
+                if action == "preview":
+                    summary_request_pdf(summary=summary)
+                    messages.info(request, _("The PDF is being made; the link appears here."))
+                elif action == "send":
+                    return redirect("summaries:send", code=meeting.code)
+                else:
+                    messages.success(request, _("The summary is saved."))
+                return redirect("summaries:review", code=meeting.code)
+        summary.refresh_from_db()
+        return render(
+            request,
+            "summaries/review.html",
+            _review_context(request, meeting, summary, form),
+            status=400,
+        )
+    return render(request, "summaries/review.html", _review_context(request, meeting, summary))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def send(request, code: str):
+    """Sending asks for confirmation, showing the count."""
+    meeting = meeting_get_for_user(user=request.user, code=code, action=Action.MODERATE)
+    summary = _summary(meeting)
+    if request.method == "POST":
+        try:
+            summary_send(summary=summary, by=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("The summary is on its way."))
+        return redirect("summaries:review", code=meeting.code)
+    recipients = summary_recipients(summary=summary)
+    return render(
+        request,
+        "summaries/send.html",
+        {"meeting": meeting, "summary": summary, "recipients": recipients},
+    )
+
+
+@login_required
+def deliveries(request, code: str):
+    """The delivery list, polled by htmx while anything is pending."""
+    meeting = meeting_get_for_user(user=request.user, code=code, action=Action.MODERATE)
+    summary = _summary(meeting)
+    rows = list(summary.deliveries.order_by("status", "email"))
+    context = {
+        "meeting": meeting,
+        "summary": summary,
+        "deliveries": rows,
+        **_delivery_counts(summary, rows),
+    }
+    response = render(request, "summaries/review.html#deliveries", context)
+    if (
+        request.htmx
+        and summary.status != SummaryStatus.SENDING
+        and summary.pdf_version == summary.content_version
+    ):
+        stop = HttpResponseStopPolling(response.content)
+        return stop
+    return response
+
+
+@login_required
+@require_POST
+def resend(request, code: str):
+    meeting = meeting_get_for_user(user=request.user, code=code, action=Action.MODERATE)
+    summary = _summary(meeting)
+    delivery = request.POST.get("delivery")
+    try:
+        ids = None if delivery in (None, "", "all") else [int(delivery)]
+    except ValueError:
+        raise Http404 from None
+    count = deliveries_resend(summary=summary, delivery_ids=ids)
+    messages.success(request, _("%(count)s e-mail(s) are queued again.") % {"count": count})
+    return redirect("summaries:review", code=meeting.code)
+
+
+def _may_download(request, meeting, summary) -> bool:
+    if meeting.role >= Role.MODERATOR:
+        return True
+    if summary.status == SummaryStatus.DRAFT:
+        return False
+    return (
+        meeting.attendances.filter(user=request.user).exists()
+        or request.user.headed_departments.filter(group=meeting.group_id).exists()
+    )
+
+
+@login_required
+def pdf(request, code: str):
+    """The summary's PDF for the meeting's participants; nobody else."""
+    meeting = meeting_get_for_user(user=request.user, code=code)
+    summary = _summary(meeting)
+    if not _may_download(request, meeting, summary):
+        raise PermissionDenied
+    if not summary.pdf or summary.pdf_version != summary.content_version:
+        raise Http404
+    date = timezone.localtime(meeting.starts_at).strftime("%Y-%m-%d")
+    return FileResponse(
+        summary.pdf.open("rb"),
+        content_type="application/pdf",
+        as_attachment=True,
+        filename=f"sammanfattning-{date}.pdf",
+    )

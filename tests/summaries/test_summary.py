@@ -1,0 +1,337 @@
+"""Closing a meeting, reviewing its summary, the PDF, the e-mails, who may download."""
+
+import io
+from datetime import timedelta
+from email import message_from_bytes, policy
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.test import override_settings
+from django.urls import reverse
+from django.utils import timezone
+from pypdf import PdfReader
+
+from meetings.models import AttendanceStatus, MeetingStatus
+from summaries.models import Delivery, DeliveryStatus, Summary, SummaryStatus
+from summaries.pdf import static_path
+from summaries.services import (
+    deliveries_resend,
+    delivery_message,
+    meeting_close,
+    summary_render,
+    summary_send,
+)
+from tests.conftest import header
+from tests.factories import (
+    AttendanceFactory,
+    ContributionFactory,
+    DepartmentFactory,
+    FollowUpFactory,
+    TopicFactory,
+    UserFactory,
+)
+
+HOSTILE = (
+    '<link rel="attachment" href="file:///etc/passwd"> <img src="file:///etc/hostname"> '
+    "<style>body{background:url(file:///etc/passwd)}</style> url(file:///etc/passwd) "
+    "<script>alert(1)</script> 🎉 " + "ö" * 200
+)
+
+
+@pytest.fixture
+def closed(world):
+    world.meeting.status = MeetingStatus.LIVE
+    world.meeting.save()
+    TopicFactory(
+        meeting=world.meeting,
+        department=world.hr,
+        author=world.head,
+        title="Bemanning av akuten kvällstid",
+        goal="Veta dagen innan åäö",
+    )
+    TopicFactory(meeting=world.meeting, department=world.it, title="Webbstatistik som ingen läser")
+    return meeting_close(meeting=world.meeting)
+
+
+def _pdf_text(summary) -> str:
+    summary.refresh_from_db()
+    summary.pdf.open("rb")
+    reader = PdfReader(io.BytesIO(summary.pdf.read()))
+    summary.pdf.close()
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def test_closing_the_meeting_assembles_a_draft_summary(client, world):
+    world.meeting.status = MeetingStatus.LIVE
+    world.meeting.save()
+    client.force_login(world.moderator)
+    url = reverse("summaries:close", args=[world.meeting.code])
+    assert "Avsluta mötet?" in client.get(url).content.decode()
+    response = client.post(url)
+    assert response.url == reverse("summaries:review", args=[world.meeting.code])
+    world.meeting.refresh_from_db()
+    assert world.meeting.status == MeetingStatus.CLOSED
+    assert Summary.objects.get(meeting=world.meeting).status == SummaryStatus.DRAFT
+
+
+def test_a_planned_meeting_cannot_be_closed(world):
+    world.meeting.status = MeetingStatus.PLANNED
+    world.meeting.save()
+    with pytest.raises(ValidationError):
+        meeting_close(meeting=world.meeting)
+
+
+def test_recipients_are_attendees_all_heads_and_extras_each_once(client, world, closed):
+    declined = UserFactory(email="declined@example.se")
+    AttendanceFactory(meeting=world.meeting, user=declined, status=AttendanceStatus.DECLINED)
+    it_head = UserFactory(email="it-head@example.se")
+    world.it.heads.add(it_head)
+    client.force_login(world.moderator)
+    url = reverse("summaries:review", args=[world.meeting.code])
+    client.post(
+        url,
+        {
+            "intro": "Tack!",
+            "extra_recipients": "Chef@Example.se\nparticipant@example.se",
+            "action": "save",
+        },
+    )
+    emails = [r.email for r in client.get(url).context["recipients"]]
+    assert emails == [
+        "participant@example.se",
+        "head@example.se",
+        "it-head@example.se",
+        "chef@example.se",
+    ]
+
+
+def test_leaving_out_a_recipient_keeps_what_was_typed(client, world, closed):
+    client.force_login(world.moderator)
+    url = reverse("summaries:review", args=[world.meeting.code])
+    client.post(url + "?email=head@example.se", {"intro": "Skrivet nyss", "action": "exclude"})
+    closed.refresh_from_db()
+    assert closed.intro == "Skrivet nyss"
+    assert closed.excluded == ["head@example.se"]
+    page = client.get(url)
+    assert page.context["recipient_count"] == 1
+    client.post(url + "?email=head@example.se", {"intro": "Skrivet nyss", "action": "include"})
+    closed.refresh_from_db()
+    assert closed.excluded == []
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "error"),
+    [
+        (
+            {"extra_recipients": "inte-en-adress\nok@example.se"},
+            "extra_recipients",
+            "Inte en e-postadress: inte-en-adress",
+        ),
+        (
+            {"intro": "x" * 8001},
+            "intro",
+            "Säkerställ att detta värde har som mest 8000 tecken (den har 8001).",
+        ),
+    ],
+)
+def test_review_bad_input_shows_field_errors_and_keeps_the_text(
+    client, world, closed, data, field, error
+):
+    client.force_login(world.moderator)
+    payload = {
+        "intro": "Min inledning <b>åäö</b>",
+        "extra_recipients": "",
+        "action": "save",
+        **data,
+    }
+    response = client.post(reverse("summaries:review", args=[world.meeting.code]), payload)
+    assert response.status_code == 400
+    assert response.context["form"].errors[field] == [error]
+    if field != "intro":
+        assert "Min inledning &lt;b&gt;åäö&lt;/b&gt;" in response.content.decode()
+    closed.refresh_from_db()
+    assert closed.intro == ""
+
+
+def test_the_pdf_has_a_cover_page_numbers_every_title_and_swedish_text(world, closed):
+    topic = world.meeting.topics.get(title="Bemanning av akuten kvällstid")
+    ContributionFactory(topic=topic, department=world.it, text="Webbtrafiken förutsäger besöken")
+    FollowUpFactory(
+        meeting=world.meeting, topic=topic, title="Pilot för prognos", owner_department=world.it
+    )
+    closed.intro = "Tack för ett givande möte."
+    closed.save()
+    assert summary_render(summary_id=closed.pk) is True
+    assert summary_render(summary_id=closed.pk) is False  # once per content version
+    text = _pdf_text(closed)
+    assert "Tvärgrupp IT" in text
+    assert "Bemanning av akuten kvällstid" in text
+    assert "Webbstatistik som ingen läser" in text
+    assert "Pilot för prognos" in text
+    assert "Sida 1 av 2" in text and "Sida 2 av 2" in text
+
+
+def test_hostile_text_is_shown_as_text_and_nothing_is_fetched_or_embedded(world, closed):
+    topic = world.meeting.topics.first()
+    topic.background = HOSTILE
+    topic.notes = HOSTILE
+    topic.save()
+    ContributionFactory(topic=topic, text=HOSTILE)
+    closed.intro = HOSTILE
+    closed.save()
+    summary_render(summary_id=closed.pk)
+    closed.refresh_from_db()
+    closed.pdf.open("rb")
+    data = closed.pdf.read()
+    closed.pdf.close()
+    reader = PdfReader(io.BytesIO(data))
+    assert reader.attachments == {}
+    passwd = open("/etc/passwd", "rb").read()[:20]
+    assert passwd not in data
+    text = "\n".join(page.extract_text() for page in reader.pages).replace(" ", "")
+    assert 'href="file:///etc/passwd"' in text
+    assert "<script>alert(1)</script>" in text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "https://example.com/static/css/print.css",
+        "https://tvargrupp.invalid/static/../../etc/passwd",
+        "https://tvargrupp.invalid/static/%2e%2e/%2e%2e/etc/passwd",
+        "https://tvargrupp.invalid/media/summaries/x.pdf",
+        "data:text/css,body{}",
+    ],
+)
+def test_the_pdf_fetcher_refuses_everything_but_static_files(url):
+    assert static_path(url) is None
+
+
+def test_the_pdf_fetcher_serves_the_print_stylesheet():
+    path = static_path("https://tvargrupp.invalid/static/css/print.css")
+    assert path is not None and path.name == "print.css"
+
+
+def test_each_email_is_in_the_recipients_language_with_the_pdf(world, closed):
+    english = UserFactory(email="en@example.se", full_name="Eve\nBcc: x@example.com", language="en")
+    AttendanceFactory(meeting=world.meeting, user=english)
+    summary_render(summary_id=closed.pk)
+    summary_send(summary=closed, by=world.moderator)
+    delivery = Delivery.objects.get(email="en@example.se")
+    message = message_from_bytes(
+        delivery_message(delivery).message().as_bytes(), policy=policy.default
+    )
+    assert header(message, "Subject").startswith("[Tvärgrupp] Summary: Tvärgrupp IT ")
+    assert header(message, "Reply-To") == "moderator@example.se"
+    assert "Bcc" not in message
+    parts = {part.get_content_type() for part in message.walk()}
+    assert {"text/plain", "text/html", "application/pdf"} <= parts
+    swedish = delivery_message(Delivery.objects.get(email="head@example.se"))
+    assert swedish.subject.startswith("[Tvärgrupp] Sammanfattning: Tvärgrupp IT ")
+    assert "Bemanning av akuten kvällstid" in swedish.body
+
+
+def test_send_asks_first_then_writes_one_delivery_per_recipient(client, world, closed):
+    client.force_login(world.moderator)
+    url = reverse("summaries:send", args=[world.meeting.code])
+    assert "2 mottagare" in client.get(url).content.decode()
+    assert not Delivery.objects.exists()
+    client.post(url)
+    closed.refresh_from_db()
+    assert closed.status == SummaryStatus.SENDING
+    assert sorted(Delivery.objects.values_list("email", flat=True)) == [
+        "head@example.se",
+        "participant@example.se",
+    ]
+    refused = client.post(
+        reverse("summaries:review", args=[world.meeting.code]),
+        {"intro": "För sent", "action": "save"},
+    )
+    closed.refresh_from_db()
+    assert closed.intro == ""
+    assert refused.status_code == 200
+
+
+def test_resending_puts_failed_deliveries_back_in_the_queue(world, closed):
+    summary_send(summary=closed, by=world.moderator)
+    Delivery.objects.filter(email="head@example.se").update(
+        status=DeliveryStatus.FAILED, attempts=6, last_error="550 5.1.1 no such user"
+    )
+    assert deliveries_resend(summary=closed) == 1
+    failed = Delivery.objects.get(email="head@example.se")
+    assert (failed.status, failed.attempts) == (DeliveryStatus.PENDING, 0)
+
+
+@override_settings(MAIL_RATE_PER_MINUTE=30)
+def test_the_sending_rate_gives_an_estimated_finish(client, world, closed):
+    for n in range(10):
+        AttendanceFactory(meeting=world.meeting, user=UserFactory(email=f"r{n}@example.se"))
+    summary_send(summary=closed, by=world.moderator)
+    client.force_login(world.moderator)
+    response = client.get(reverse("summaries:review", args=[world.meeting.code]))
+    finish = response.context["finish"]
+    expected = timezone.now() + timedelta(minutes=12 / 30)
+    assert abs((finish - expected).total_seconds()) < 5
+    assert "alla skickade omkring" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("role", "status", "expected"),
+    [
+        ("moderator", SummaryStatus.DRAFT, 200),
+        ("participant", SummaryStatus.DRAFT, 403),
+        ("participant", SummaryStatus.SENT, 200),
+        ("head", SummaryStatus.SENT, 200),
+        ("outsider", SummaryStatus.SENT, 404),
+    ],
+)
+def test_only_the_meetings_participants_download_the_pdf(
+    client, world, closed, role, status, expected
+):
+    summary_render(summary_id=closed.pk)
+    Summary.objects.filter(pk=closed.pk).update(status=status)
+    client.force_login(getattr(world, role))
+    response = client.get(reverse("summaries:pdf", args=[world.meeting.code]))
+    assert response.status_code == expected
+    if expected == 200:
+        assert response["Content-Type"] == "application/pdf"
+        assert b"".join(response.streaming_content).startswith(b"%PDF")
+
+
+def test_a_group_participant_not_invited_to_the_meeting_cannot_download(client, world, closed):
+    guest = UserFactory()
+    world.group.participants.add(guest)
+    summary_render(summary_id=closed.pk)
+    Summary.objects.filter(pk=closed.pk).update(status=SummaryStatus.SENT)
+    client.force_login(guest)
+    assert client.get(reverse("summaries:pdf", args=[world.meeting.code])).status_code == 403
+
+
+@pytest.mark.parametrize("size", [2, 20])
+def test_review_and_deliveries_query_counts_are_constant(
+    client, world, closed, django_assert_num_queries, size
+):
+    for n in range(size):
+        department = DepartmentFactory(group=world.group)
+        head = UserFactory()
+        department.heads.add(head)
+        topic = TopicFactory(meeting=world.meeting, department=department, title=f"Lapp {n}")
+        ContributionFactory(topic=topic)
+    client.force_login(world.moderator)
+    with django_assert_num_queries(17):
+        client.get(reverse("summaries:review", args=[world.meeting.code]))
+    summary_send(summary=closed, by=world.moderator)
+    with django_assert_num_queries(6):
+        client.get(reverse("summaries:deliveries", args=[world.meeting.code]))
+
+
+@pytest.mark.parametrize("role", ["participant", "head"])
+def test_only_moderators_review_close_or_send(client, world, closed, role):
+    client.force_login(getattr(world, role))
+    for name in ["summaries:review", "summaries:close", "summaries:send", "summaries:deliveries"]:
+        assert client.get(reverse(name, args=[world.meeting.code])).status_code == 403
+    assert client.post(reverse("summaries:send", args=[world.meeting.code])).status_code == 403
+    assert not Delivery.objects.exists()
+    client.force_login(world.outsider)
+    assert client.get(reverse("summaries:review", args=[world.meeting.code])).status_code == 404
