@@ -3,6 +3,7 @@
 import io
 from datetime import timedelta
 from email import message_from_bytes, policy
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -186,7 +187,7 @@ def test_hostile_text_is_shown_as_text_and_nothing_is_fetched_or_embedded(world,
     closed.pdf.close()
     reader = PdfReader(io.BytesIO(data))
     assert reader.attachments == {}
-    passwd = open("/etc/passwd", "rb").read()[:20]
+    passwd = Path("/etc/passwd").read_bytes()[:20]
     assert passwd not in data
     text = "\n".join(page.extract_text() for page in reader.pages).replace(" ", "")
     assert 'href="file:///etc/passwd"' in text
