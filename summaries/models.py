@@ -86,6 +86,9 @@ class Delivery(TimestampedModel):
         _("status"), max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    scheduled_at = models.DateTimeField(
+        _("queued to go at"), null=True, blank=True, help_text=_("Spaced by the sending rate.")
+    )
     last_error = models.TextField(_("last error"), blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 

@@ -6,15 +6,18 @@ sent once however often its task runs, and a sweeper re-enqueues rows a lost
 broker forgot.
 """
 
+import contextlib
 import logging
+import smtplib
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -25,6 +28,7 @@ from meetings.models import Meeting, MeetingStatus
 from summaries.models import Delivery, DeliveryStatus, Summary, SummaryStatus
 from summaries.pdf import render_pdf
 from summaries.selectors import extra_addresses, summary_document, summary_recipients
+from topics.models import TopicStatus
 from tvargrupp.mail import header_safe
 
 logger = logging.getLogger(__name__)
@@ -164,17 +168,27 @@ def summary_send(*, summary: Summary, by: User) -> list[Delivery]:
     return deliveries
 
 
-def _enqueue_pending(summary: Summary) -> int:
-    """Queue every pending delivery, spaced to the installation's sending rate."""
+def _enqueue_pending(summary: Summary, ids: list[int] | None = None) -> int:
+    """Queue pending deliveries, spaced to the installation's sending rate.
+
+    Each row records when its turn comes (`scheduled_at`), so the sweeper knows a
+    delivery waiting for its turn from one the broker lost.
+    """
     from summaries.tasks import delivery_send_task
 
-    ids = list(
-        summary.deliveries.filter(status=DeliveryStatus.PENDING)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    if ids is None:
+        ids = list(
+            summary.deliveries.filter(status=DeliveryStatus.PENDING)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
     rate = settings.MAIL_RATE_PER_MINUTE
     spacing = 60.0 / rate if rate else 0.0
+    now = timezone.now()
+    for index, pk in enumerate(ids):
+        Delivery.objects.filter(pk=pk).update(
+            scheduled_at=now + timedelta(seconds=index * spacing), updated_at=now
+        )
 
     def enqueue():
         for index, pk in enumerate(ids):
@@ -211,7 +225,7 @@ def delivery_send(*, delivery_id: int) -> bool:
             return False  # the render task enqueues it once the PDF exists
         delivery.attempts += 1
         try:
-            delivery_message(delivery).send()
+            _send(delivery_message(delivery))
         except (OSError, ValueError) as error:
             failure = error
         else:
@@ -235,6 +249,48 @@ def delivery_send(*, delivery_id: int) -> bool:
     raise DeliveryRetry(delivery.last_error) from failure
 
 
+# Each worker process keeps its SMTP connection for a while instead of opening
+# one per message (about twice the throughput to a local relay).
+_connection = None
+_connection_opened = 0.0
+_connection_key: tuple = ()
+CONNECTION_MAX_AGE = 60.0
+
+
+def _send(message: EmailMultiAlternatives) -> None:
+    global _connection, _connection_opened, _connection_key
+    key = (settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT)
+    for attempt in (1, 2):
+        if (
+            _connection is None
+            or _connection_key != key
+            or time.monotonic() - _connection_opened > CONNECTION_MAX_AGE
+        ):
+            _close_connection()
+            _connection = get_connection()
+            _connection.open()
+            _connection_opened = time.monotonic()
+            _connection_key = key
+        try:
+            _connection.send_messages([message])
+            return
+        except smtplib.SMTPServerDisconnected:
+            _close_connection()  # the server dropped an idle connection: once more, fresh
+            if attempt == 2:
+                raise
+        except Exception:
+            _close_connection()
+            raise
+
+
+def _close_connection() -> None:
+    global _connection
+    if _connection is not None:
+        with contextlib.suppress(Exception):  # closing a broken connection may fail too
+            _connection.close()
+    _connection = None
+
+
 def _smtp_reply(error: Exception) -> str:
     code = getattr(error, "smtp_code", None)
     message = getattr(error, "smtp_error", b"")
@@ -245,6 +301,12 @@ def _smtp_reply(error: Exception) -> str:
 
 
 def _finish_if_done(summary: Summary) -> None:
+    """Mark the summary sent once no delivery is pending.
+
+    The summary row is locked first, so the last two deliveries finishing at the
+    same moment cannot each see the other as still pending.
+    """
+    Summary.objects.select_for_update().filter(pk=summary.pk).first()
     if summary.deliveries.filter(status=DeliveryStatus.PENDING).exists():
         return
     updated = Summary.objects.filter(pk=summary.pk, status=SummaryStatus.SENDING).update(
@@ -271,26 +333,40 @@ def deliveries_resend(*, summary: Summary, delivery_ids: list[int] | None = None
 
 
 def deliveries_sweep(*, now: datetime) -> int:
-    """Re-enqueue deliveries left pending (a broker that lost its queue), and stale renders."""
-    from summaries.tasks import delivery_send_task, summary_render_task
+    """Re-enqueue what a lost broker forgot: due deliveries, renders, and finish summaries.
+
+    A delivery counts as lost once it has been pending for DELIVERY_STUCK_AFTER past
+    its turn; they are queued again at the sending rate.
+    """
+    from summaries.tasks import summary_render_task
 
     stale = now - DELIVERY_STUCK_AFTER
-    ids = list(
-        Delivery.objects.filter(
-            status=DeliveryStatus.PENDING,
-            updated_at__lt=stale,
-            summary__pdf_version=F("summary__content_version"),
-        ).values_list("pk", flat=True)[:5000]
-    )
-    for pk in ids:
-        delivery_send_task.delay(pk)
+    lost = Delivery.objects.filter(
+        status=DeliveryStatus.PENDING,
+        updated_at__lt=stale,
+        summary__pdf_version=F("summary__content_version"),
+    ).filter(Q(scheduled_at__isnull=True) | Q(scheduled_at__lt=stale))
+    count = 0
+    for summary in Summary.objects.filter(pk__in=lost.values("summary")):
+        with transaction.atomic():
+            count += _enqueue_pending(
+                summary,
+                list(
+                    lost.filter(summary=summary).order_by("pk").values_list("pk", flat=True)[:5000]
+                ),
+            )
     for pk in (
         Summary.objects.filter(status=SummaryStatus.SENDING, updated_at__lt=stale)
         .exclude(pdf_version=F("content_version"))
         .values_list("pk", flat=True)
     ):
         summary_render_task.delay(pk)
-    return len(ids)
+    for summary in Summary.objects.filter(status=SummaryStatus.SENDING).exclude(
+        deliveries__status=DeliveryStatus.PENDING
+    ):
+        with transaction.atomic():
+            _finish_if_done(summary)
+    return count
 
 
 def delivery_message(delivery: Delivery) -> EmailMultiAlternatives:
@@ -304,7 +380,7 @@ def delivery_message(delivery: Delivery) -> EmailMultiAlternatives:
             "summary": summary,
             "meeting": meeting,
             "delivery": delivery,
-            "page": summary_document(meeting=meeting),
+            "topics": _listed_topics(summary),
             "url": settings.SITE_URL + reverse("summaries:pdf", args=[meeting.code]),
         }
         text = render_to_string("summaries/email/summary.txt", context)
@@ -316,9 +392,39 @@ def delivery_message(delivery: Delivery) -> EmailMultiAlternatives:
         reply_to=[header_safe(moderator.email)] if moderator else [],
     )
     message.attach_alternative(html, "text/html")
-    summary.pdf.open("rb")
-    try:
-        message.attach(f"sammanfattning-{date}.pdf", summary.pdf.read(), "application/pdf")
-    finally:
-        summary.pdf.close()
+    message.attach(f"sammanfattning-{date}.pdf", _pdf_bytes(summary), "application/pdf")
     return message
+
+
+# One worker process sends many copies of the same summary: the PDF and the
+# list of post-its are read once per summary version, not once per e-mail.
+_per_version: dict[tuple[int, int, str], object] = {}
+
+
+def _cached(summary: Summary, what: str, load):
+    key = (summary.pk, summary.content_version, what)
+    if key not in _per_version:
+        if len(_per_version) > 16:
+            _per_version.clear()
+        _per_version[key] = load()
+    return _per_version[key]
+
+
+def _pdf_bytes(summary: Summary) -> bytes:
+    def load() -> bytes:
+        with summary.pdf.open("rb") as pdf:
+            return pdf.read()
+
+    return _cached(summary, "pdf", load)
+
+
+def _listed_topics(summary: Summary) -> list[tuple[str, str]]:
+    def load():
+        topics = summary.meeting.topics.filter(
+            status__in=[TopicStatus.SUBMITTED, TopicStatus.DISCUSSED]
+        ).select_related("department")
+        return [
+            (t.department.short_name, t.title) for t in topics.order_by("position", "created_at")
+        ]
+
+    return _cached(summary, "topics", load)

@@ -74,8 +74,18 @@ class Mailbox:
         self._messages: list[EmailMessage] = []
         self._envelopes: list[tuple[str, list[str]]] = []
         self._lock = threading.Lock()
+        self.refuse_until = 0.0  # time.monotonic() until which every message gets a 421
+        self.refused = 0
+
+    def refuse_for(self, seconds: float) -> None:
+        """Answer 421 (service not available, try later) to every message for a while."""
+        self.refuse_until = time.monotonic() + seconds
 
     async def handle_DATA(self, server, session, envelope):
+        if time.monotonic() < self.refuse_until:
+            with self._lock:
+                self.refused += 1
+            return "421 4.3.2 Service not available, try again later"
         message = message_from_bytes(envelope.original_content, policy=policy.default)
         with self._lock:
             self._messages.append(message)
