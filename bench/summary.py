@@ -16,7 +16,6 @@ Measures, each with its floor from the same run:
 
 import argparse
 import os
-import resource
 import smtplib
 import statistics
 import subprocess
@@ -43,9 +42,10 @@ ENV = {
 }
 
 
-def rss_mb() -> float:
+def rss_mb(field: str = "VmRSS") -> float:
+    """Resident memory now (VmRSS) or at its peak so far (VmHWM), in MB."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return 0.0
 
@@ -227,9 +227,9 @@ def child(topics: int):
     html = summary_pdf_html(summary=target)
     import weasyprint  # noqa: F401 - counted in the baseline
 
-    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    baseline = rss_mb("VmHWM")
     render_pdf(html)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = rss_mb("VmHWM")
     print(f"{baseline} {peak}")
 
 
