@@ -49,6 +49,15 @@ class MeetingPage:
         return [t for t in self.topics if t.status == TopicStatus.PARKED]
 
     @property
+    def present_departments(self) -> list[Department]:
+        """Departments with someone invited (and not declined) or a post-it on the board."""
+        codes = {
+            a.department.code for a in self.attendances if a.department and a.status != "declined"
+        }
+        codes |= {t.department.code for t in self.topics}
+        return [d for d in self.departments if d.code in codes]
+
+    @property
     def on_agenda(self) -> list[Topic]:
         return [t for t in self.topics if t.status != TopicStatus.PARKED]
 
