@@ -2,7 +2,7 @@
 
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -277,8 +277,6 @@ def idea(request, code: str):
         errors = error.messages
     except ValueError:
         errors = [_("Unknown action.")]
-    except PermissionDenied:
-        raise
     return _done(request, meeting, view, errors)
 
 
