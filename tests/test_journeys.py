@@ -1,6 +1,7 @@
 """Journeys from BRIEF.md, end to end: real worker, SMTP, browser."""
 
 import re
+import time
 from datetime import timedelta
 from urllib.parse import urlparse
 
@@ -181,3 +182,42 @@ def test_moderator_and_participant_see_each_others_changes_live(
     assert board.locator("#notes-text").input_value() == "Anteckning som skrivs just nu"
     mod_context.close()
     part_context.close()
+
+
+@pytest.mark.browser
+def test_moderator_reorders_the_agenda_from_the_keyboard_and_by_dragging(
+    transactional_db, live_server, browser
+):
+    from playwright.sync_api import expect
+
+    from board.services import board_start
+    from tests.factories import TopicFactory
+
+    group = GroupFactory()
+    department = DepartmentFactory(group=group)
+    moderator = UserFactory(email="karin@example.se", password="moderatorns-lösen-1")
+    group.moderators.add(moderator)
+    meeting = MeetingFactory(group=group)
+    for n, title in enumerate(["Första", "Andra", "Tredje"]):
+        TopicFactory(meeting=meeting, department=department, title=title, position=n)
+    board_start(meeting=meeting)
+
+    context, page = _password_context(
+        browser, live_server, "karin@example.se", "moderatorns-lösen-1"
+    )
+    page.goto(f"{live_server.url}/m/{meeting.code}/board/")
+    titles = page.locator("#agenda .postit__title")
+    page.locator("[data-code]").first.focus()
+    page.keyboard.press("Alt+ArrowDown")
+    expect(titles).to_have_text(["Andra", "Första", "Tredje"])
+
+    page.locator("[data-code]").nth(2).drag_to(page.locator("[data-code]").first)
+    expect(titles).to_have_text(["Tredje", "Andra", "Första"])
+    deadline = time.monotonic() + 5  # the drop posts the new order in the background
+    while time.monotonic() < deadline:
+        ordered = list(meeting.topics.order_by("position").values_list("title", flat=True))
+        if ordered == ["Tredje", "Andra", "Första"]:
+            break
+        time.sleep(0.1)
+    assert ordered == ["Tredje", "Andra", "Första"]
+    context.close()

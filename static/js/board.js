@@ -223,8 +223,13 @@ function start(root) {
       const body = new FormData(form);
       body.set("action", "reorder");
       body.set("order", order);
-      window.htmx.ajax("POST", form.action, { target: "#live", swap: "outerHTML", values: Object.fromEntries(body) });
       dragged = null;
+      // getAttribute: form.action would be the buttons named "action".
+      fetch(form.getAttribute("action"), {
+        method: "POST", body, credentials: "same-origin", headers: { "HX-Request": "true" },
+      }).then((response) => (response.ok ? response.text() : null)).then((html) => {
+        if (html) swap(html);
+      });
     });
   }
 
