@@ -48,8 +48,8 @@ def close(request, code: str):
     return render(request, "summaries/close.html", {"meeting": meeting})
 
 
-def _review_context(request, meeting, summary, form=None):
-    page = summary_document(meeting=meeting)
+def _review_context(request, meeting, summary, form=None, page=None):
+    page = page or summary_document(meeting=meeting)
     recipients = summary_recipients(summary=summary, include_excluded=True)
     excluded = {e.lower() for e in summary.excluded}
     if form is None:
@@ -119,7 +119,7 @@ def review(request, code: str):
         return render(
             request,
             "summaries/review.html",
-            _review_context(request, meeting, summary, form),
+            _review_context(request, meeting, summary, form, page),
             status=400,
         )
     return render(request, "summaries/review.html", _review_context(request, meeting, summary))

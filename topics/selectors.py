@@ -1,4 +1,4 @@
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -23,7 +23,6 @@ class PostitPage:
     window: Window
     limit: int
     can_add: bool
-    extra: dict = field(default_factory=dict)
 
 
 def writable_departments(*, user: User, meeting: Meeting) -> tuple[list[Department], bool]:
