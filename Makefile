@@ -11,18 +11,27 @@ install:
 	$(UV) sync --frozen
 
 ## make run: the app at http://127.0.0.1:8000 with demo data (SQLite, mail to var/mail/)
+## and the periodic jobs (meetings, reminders, outboxes) in a second process, `manage.py clock`.
+## `make run DEMO=0` starts an empty installation instead (create an administrator first).
+DEMO ?= 1
 run: install
 	$(RUN) python manage.py migrate --no-input
-	@if [ ! -f var/.demo-seeded ]; then $(RUN) python manage.py seed_demo && touch var/.demo-seeded; fi
-	$(RUN) python manage.py tick
+	@if [ "$(DEMO)" != "0" ] && [ ! -f var/.demo-seeded ]; then $(RUN) python manage.py seed_demo && touch var/.demo-seeded; fi
 	@echo ""
 	@echo "  Tvärgrupp runs at http://$(HOST):$(PORT)/"
-	@echo "  Moderator:        karin.aberg@demo.tvargrupp.se  / tvargrupp-demo"
-	@echo "  Head of HR:       maria.lindqvist@demo.tvargrupp.se / tvargrupp-demo"
-	@echo "  Admin (/admin/):  admin@demo.tvargrupp.se / tvargrupp-demo"
+	@if [ "$(DEMO)" != "0" ]; then \
+	  echo "  Moderator:        karin.aberg@demo.tvargrupp.se  / tvargrupp-demo"; \
+	  echo "  Head of HR:       maria.lindqvist@demo.tvargrupp.se / tvargrupp-demo"; \
+	  echo "  Administrator:    admin@demo.tvargrupp.se / tvargrupp-demo"; \
+	else \
+	  echo "  No demo data. The first administrator: uv run python manage.py createsuperuser"; \
+	fi
 	@echo "  Sign-in codes and all other e-mail are written to var/mail/"
+	@echo "  Periodic jobs run in the background (manage.py clock); they stop with the server."
 	@echo ""
-	$(RUN) python manage.py runserver $(HOST):$(PORT)
+	@$(RUN) python manage.py clock --while-pid $$$$ & clock=$$!; \
+	  trap 'kill $$clock 2>/dev/null' EXIT INT TERM; \
+	  $(RUN) python manage.py runserver $(HOST):$(PORT)
 
 ## make test: the whole suite on PostgreSQL, Redis, a Celery worker, SMTP and Chromium
 test: install
@@ -50,7 +59,7 @@ beat: install
 
 ## make messages: extract strings into locale/sv and compile the catalogue
 messages: install
-	$(RUN) python manage.py makemessages --locale sv --no-obsolete --ignore ".venv/*" --ignore "var/*" --ignore "tests/*" --ignore "bench/*"
+	$(RUN) python manage.py makemessages --locale sv --no-obsolete --add-location file --ignore ".venv/*" --ignore "var/*" --ignore "tests/*" --ignore "bench/*"
 	$(RUN) python manage.py compilemessages --locale sv --ignore ".venv/*"
 
 compilemessages: install

@@ -5,8 +5,13 @@ A person's role in a group is the strongest that applies:
 - admin: a superuser of the installation, sees and changes everything;
 - moderator: listed among the group's moderators;
 - head: heads one of the group's departments;
-- participant: invited to the group, or to one of its meetings;
+- participant: invited to the group as a participant;
 - outsider: none of these, and sees nothing of the group (404, not 403).
+
+Only the group's own memberships count here: this module sits in `groups` and
+reads nothing above it. A person invited to one meeting without being a member
+is that meeting's participant: `meetings.selectors.meeting_get_for_user` raises
+the role for that meeting, where attendance lives.
 """
 
 from enum import IntEnum
@@ -49,9 +54,6 @@ class Action(IntEnum):
 
 def groups_with_roles(user) -> QuerySet[Group]:
     """Groups annotated with the user's memberships, ready for `role_from_annotations`."""
-    # Imported here: meetings depends on groups, not the other way round.
-    from meetings.models import Attendance
-
     qs = Group.objects.all()
     if not user.is_authenticated:
         return qs.none()
@@ -66,8 +68,7 @@ def groups_with_roles(user) -> QuerySet[Group]:
         ),
         user_is_participant=Exists(
             Group.participants.through.objects.filter(group_id=OuterRef("pk"), user_id=user.pk)
-        )
-        | Exists(Attendance.objects.filter(meeting__group_id=OuterRef("pk"), user_id=user.pk)),
+        ),
     )
 
 

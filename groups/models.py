@@ -60,7 +60,9 @@ class Group(TimestampedModel):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("groups:group_detail", kwargs={"code": self.code})
+        # The group page lists meetings, so the meetings app serves it (a URL name, not
+        # an import: see docs/architecture.md).
+        return reverse("meetings:group_detail", kwargs={"code": self.code})
 
 
 class BoardColour(models.TextChoices):

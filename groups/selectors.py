@@ -1,31 +1,10 @@
-from dataclasses import dataclass
-
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Prefetch
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
-from groups.access import Action, Role, group_role, groups_visible_to, require
+from groups.access import Action, group_role, groups_visible_to, require
 from groups.models import Department, Group, Invitation
-from meetings.models import Meeting, Schedule
-
-
-def upcoming_meetings_prefetch(to_attr: str = "upcoming_meetings") -> Prefetch:
-    return Prefetch(
-        "meetings",
-        queryset=Meeting.objects.filter(ends_at__gte=timezone.now()).order_by("starts_at"),
-        to_attr=to_attr,
-    )
-
-
-def group_list_for_user(*, user: User) -> QuerySet[Group]:
-    """The groups on a person's home page, with their coming meetings."""
-    return (
-        groups_visible_to(user)
-        .annotate(department_count=Count("departments", distinct=True))
-        .prefetch_related(upcoming_meetings_prefetch())
-        .order_by("name")
-    )
 
 
 def group_get_for_user(*, user: User, code: str, action: Action = Action.VIEW) -> Group:
@@ -38,43 +17,19 @@ def group_get_for_user(*, user: User, code: str, action: Action = Action.VIEW) -
     return group
 
 
-@dataclass
-class GroupPage:
-    group: Group
-    departments: list[Department]
-    moderators: list[User]
-    upcoming: list[Meeting]
-    past: list[Meeting]
-    invitations: list[Invitation]
-    can_moderate: bool
-    schedule: Schedule | None
-
-
-def group_page(*, group: Group) -> GroupPage:
-    departments = list(
+def departments_with_heads(*, group: Group) -> list[Department]:
+    return list(
         group.departments.prefetch_related(
             Prefetch("heads", queryset=User.objects.order_by("full_name"))
         )
     )
-    now = timezone.now()
-    meetings = list(group.meetings.order_by("starts_at"))
-    can_moderate = group.role >= Role.MODERATOR
-    invitations: list[Invitation] = []
-    if can_moderate:
-        invitations = list(
-            group.invitations.filter(accepted_at__isnull=True, expires_at__gt=now)
-            .select_related("department")
-            .order_by("-created_at")
-        )
-    return GroupPage(
-        group=group,
-        departments=departments,
-        moderators=list(group.moderators.order_by("full_name")),
-        upcoming=[m for m in meetings if m.ends_at >= now],
-        past=[m for m in reversed(meetings) if m.ends_at < now],
-        invitations=invitations,
-        can_moderate=can_moderate,
-        schedule=Schedule.objects.filter(group=group).first(),
+
+
+def invitations_pending(*, group: Group) -> list[Invitation]:
+    return list(
+        group.invitations.filter(accepted_at__isnull=True, expires_at__gt=timezone.now())
+        .select_related("department")
+        .order_by("-created_at")
     )
 
 

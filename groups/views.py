@@ -8,26 +8,8 @@ from django.views.decorators.http import require_http_methods
 
 from groups.access import Action
 from groups.forms import InvitationAcceptForm, InvitationForm
-from groups.selectors import (
-    group_get_for_user,
-    group_list_for_user,
-    group_page,
-    invitation_get_usable,
-)
+from groups.selectors import group_get_for_user, invitation_get_usable
 from groups.services import invitation_accept, invitation_create
-
-
-@login_required
-def home(request):
-    groups = list(group_list_for_user(user=request.user))
-    return render(request, "groups/home.html", {"groups": groups})
-
-
-@login_required
-def group_detail(request, code: str):
-    group = group_get_for_user(user=request.user, code=code)
-    context = {"page": group_page(group=group), "invite_form": InvitationForm(group=group)}
-    return render(request, "groups/group_detail.html", context)
 
 
 @login_required
@@ -47,15 +29,9 @@ def invitation_create_view(request, code: str):
                 request,
                 _("An invitation is on its way to %(email)s.") % {"email": invitation.email},
             )
-            if not request.htmx:
-                return redirect(group)
-            form = InvitationForm(group=group)
-    context = {"page": group_page(group=group), "invite_form": form}
-    template = "groups/group_detail.html"
-    if request.htmx:
-        template += "#invitations"
+            return redirect(group)
     return render(
-        request, template, context, status=400 if form.errors and not request.htmx else 200
+        request, "groups/invitation_form.html", {"group": group, "form": form}, status=400
     )
 
 

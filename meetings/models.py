@@ -209,7 +209,8 @@ class Meeting(TimestampedModel):
         return self.title or f"{self.group} {self.starts_at:%Y-%m-%d}"
 
     def get_absolute_url(self) -> str:
-        return reverse("meetings:meeting_detail", kwargs={"code": self.code})
+        # The meeting page shows the post-its, so the topics app serves it.
+        return reverse("topics:meeting_detail", kwargs={"code": self.code})
 
     def clean(self) -> None:
         super().clean()

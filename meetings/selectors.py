@@ -1,26 +1,32 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Prefetch, Q
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
 from groups.access import Action, Role, group_role, groups_visible_to, groups_with_roles, require
-from groups.models import Department
-from meetings.models import Attendance, Meeting, MeetingStatus
-from topics.models import Contribution, FollowUp, FollowUpStatus, Topic, TopicLink, TopicStatus
-
-VISIBLE_TOPIC_STATUSES = [TopicStatus.SUBMITTED, TopicStatus.DISCUSSED, TopicStatus.PARKED]
-BEFORE_MEETING = [MeetingStatus.PLANNED, MeetingStatus.OPEN, MeetingStatus.CANCELLED]
+from groups.models import Department, Group, Invitation
+from groups.selectors import departments_with_heads, invitations_pending
+from meetings.models import Attendance, Meeting, Schedule
 
 
 def meeting_get_for_user(*, user: User, code: str, action: Action = Action.VIEW) -> Meeting:
     """The meeting behind `code`, its group annotated with the user's role.
 
-    Outsiders of the group get 404, members without the right 403.
+    The role is the person's role in the group, raised to participant for this
+    meeting if they are invited to it (attendance lives here, so this is where it
+    counts). Outsiders get 404, members without the right 403.
     """
-    meeting = Meeting.objects.filter(code=code).first()
+    meetings = Meeting.objects.filter(code=code)
+    if user.is_authenticated:
+        meetings = meetings.annotate(
+            user_is_invited=Exists(
+                Attendance.objects.filter(meeting_id=OuterRef("pk"), user_id=user.pk)
+            )
+        )
+    meeting = meetings.first()
     if meeting is None:
         raise Http404
     group = groups_with_roles(user).filter(pk=meeting.group_id).first()
@@ -28,120 +34,67 @@ def meeting_get_for_user(*, user: User, code: str, action: Action = Action.VIEW)
         raise Http404
     meeting.group = group
     meeting.role = group_role(user=user, group=group)
+    if meeting.role == Role.OUTSIDER and getattr(meeting, "user_is_invited", False):
+        meeting.role = Role.PARTICIPANT if user.is_active else Role.OUTSIDER
     require(meeting.role, action)
     return meeting
 
 
-@dataclass
-class MeetingPage:
-    meeting: Meeting
-    topics: list[Topic]
-    departments: list[Department]
-    attendances: list[Attendance]
-    follow_ups: list[FollowUp]
-    open_earlier_follow_ups: list[FollowUp]
-    can_moderate: bool
-    can_write: bool
-    topics_hidden: bool
-
-    @property
-    def parked(self) -> list[Topic]:
-        return [t for t in self.topics if t.status == TopicStatus.PARKED]
-
-    @property
-    def present_departments(self) -> list[Department]:
-        """Departments with someone invited (and not declined) or a post-it on the board."""
-        codes = {
-            a.department.code for a in self.attendances if a.department and a.status != "declined"
-        }
-        codes |= {t.department.code for t in self.topics}
-        return [d for d in self.departments if d.code in codes]
-
-    @property
-    def on_agenda(self) -> list[Topic]:
-        return [t for t in self.topics if t.status != TopicStatus.PARKED]
+def upcoming_meetings_prefetch(to_attr: str = "upcoming_meetings") -> Prefetch:
+    return Prefetch(
+        "meetings",
+        queryset=Meeting.objects.filter(ends_at__gte=timezone.now()).order_by("starts_at"),
+        to_attr=to_attr,
+    )
 
 
-def _link_prefetches() -> list[Prefetch]:
-    linked = "department", "meeting"
-    return [
-        Prefetch(
-            "links_out",
-            queryset=TopicLink.objects.select_related(
-                *(f"to_topic__{field}" for field in linked)
-            ).order_by("created_at"),
-        ),
-        Prefetch(
-            "links_in",
-            queryset=TopicLink.objects.select_related(
-                *(f"from_topic__{field}" for field in linked)
-            ).order_by("created_at"),
-        ),
-    ]
-
-
-def topics_readable(*, meeting: Meeting) -> bool:
-    """Before the meeting, post-its are read ahead only if the group allows it."""
+def group_list_for_user(*, user: User) -> QuerySet[Group]:
+    """The groups on a person's home page, with their coming meetings."""
     return (
-        meeting.role >= Role.MODERATOR
-        or meeting.group.allow_read_ahead
-        or meeting.status not in BEFORE_MEETING
+        groups_visible_to(user)
+        .annotate(department_count=Count("departments", distinct=True))
+        .prefetch_related(upcoming_meetings_prefetch())
+        .order_by("name")
     )
 
 
-def meeting_page(*, meeting: Meeting, user: User | None) -> MeetingPage:
-    """Everything the meeting page shows, in a fixed number of queries."""
-    readable = topics_readable(meeting=meeting)
-    visible = VISIBLE_TOPIC_STATUSES if readable else []
-    topics = list(
-        meeting.topics.filter(status__in=visible)
-        .select_related("department", "author")
-        .prefetch_related(
-            Prefetch(
-                "contributions",
-                queryset=Contribution.objects.select_related("author", "department"),
-            ),
-            Prefetch(
-                "follow_ups",
-                queryset=FollowUp.objects.select_related("owner", "owner_department"),
-            ),
-            *_link_prefetches(),
-        )
-        .order_by("position", "created_at")
-    )
-    follow_up_qs = FollowUp.objects.select_related("owner", "owner_department", "topic")
-    return MeetingPage(
-        meeting=meeting,
-        topics=topics,
-        departments=list(meeting.group.departments.all()),
-        attendances=list(
-            meeting.attendances.select_related("user", "department").order_by("user__full_name")
-        ),
-        follow_ups=list(follow_up_qs.filter(meeting=meeting)),
-        open_earlier_follow_ups=list(
-            follow_up_qs.filter(
-                Q(meeting__group=meeting.group_id)
-                & Q(meeting__starts_at__lt=meeting.starts_at)
-                & Q(status=FollowUpStatus.OPEN)
-            ).select_related("meeting")
-        ),
-        can_moderate=meeting.role >= Role.MODERATOR,
-        can_write=user is not None
-        and meeting.status == MeetingStatus.OPEN
-        and (
-            meeting.role >= Role.MODERATOR
-            or user.headed_departments.filter(group=meeting.group_id).exists()
-        ),
-        topics_hidden=not readable,
+@dataclass
+class GroupPage:
+    group: Group
+    departments: list[Department]
+    moderators: list[User]
+    upcoming: list[Meeting]
+    past: list[Meeting]
+    invitations: list[Invitation]
+    can_moderate: bool
+    schedule: Schedule | None
+
+
+def group_page(*, group: Group) -> GroupPage:
+    """The group's overview: departments and moderators (from groups), meetings, schedule."""
+    now = timezone.now()
+    meetings = list(group.meetings.order_by("starts_at"))
+    can_moderate = group.role >= Role.MODERATOR
+    return GroupPage(
+        group=group,
+        departments=departments_with_heads(group=group),
+        moderators=list(group.moderators.order_by("full_name")),
+        upcoming=[m for m in meetings if m.ends_at >= now],
+        past=[m for m in reversed(meetings) if m.ends_at < now],
+        invitations=invitations_pending(group=group) if can_moderate else [],
+        can_moderate=can_moderate,
+        schedule=Schedule.objects.filter(group=group).first(),
     )
 
 
 def meetings_for_feed(*, user: User) -> list[Meeting]:
-    """Every meeting of the person's groups from 60 days back, for the calendar feed."""
+    """Every meeting of the person's groups (and meetings they are invited to) from
+    60 days back, for the calendar feed."""
     since = timezone.now() - timedelta(days=60)
     groups = groups_visible_to(user).values("pk")
+    invited = Attendance.objects.filter(user=user).values("meeting_id")
     return list(
-        Meeting.objects.filter(group__in=groups, starts_at__gte=since)
+        Meeting.objects.filter(Q(group__in=groups) | Q(pk__in=invited), starts_at__gte=since)
         .select_related("group")
         .order_by("starts_at")
     )

@@ -1,4 +1,4 @@
-"""Writes for meetings: schedules, opening, moving, cancelling, and meeting e-mail."""
+"""Writes for meetings: schedules, opening, moving, cancelling, and meeting e-mail (the outbox)."""
 
 import logging
 from datetime import datetime, timedelta
@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -31,10 +31,8 @@ from tvargrupp.mail import header_safe
 logger = logging.getLogger(__name__)
 
 UPCOMING_MEETINGS = 3
-REMINDERS = [(NoticeKind.REMINDER_2, timedelta(days=2)), (NoticeKind.REMINDER_7, timedelta(days=7))]
 NOTICE_MAX_ATTEMPTS = 8
 NOTICE_STUCK_AFTER = timedelta(minutes=10)
-NUDGE_INTERVAL = timedelta(hours=1)
 ACTIVE_STATUSES = [MeetingStatus.PLANNED, MeetingStatus.OPEN]
 
 
@@ -213,70 +211,17 @@ def meetings_open_due(*, now: datetime) -> int:
     return sum(meeting_open(meeting=meeting) for meeting in due.select_related("group"))
 
 
-# --- Reminders and nudges -----------------------------------------------------
-
-
-def _heads_without_submission(meeting: Meeting, department: Department | None = None):
-    from topics.models import Topic, TopicStatus
-
-    submitted = Topic.objects.filter(
-        meeting=meeting,
-        department=OuterRef("pk"),
-        status__in=[TopicStatus.SUBMITTED, TopicStatus.DISCUSSED, TopicStatus.PARKED],
-    )
-    departments = meeting.group.departments.annotate(has_topic=Exists(submitted)).filter(
-        has_topic=False
-    )
-    if department is not None:
-        departments = departments.filter(pk=department.pk)
-    return User.objects.filter(headed_departments__in=departments, is_active=True).distinct()
-
-
-def reminders_queue(*, now: datetime) -> int:
-    """Queue the 7-day and 2-day reminders that are due; each goes out at most once.
-
-    A reminder is due while `now` lies in its window: from seven (two) days before
-    the deadline until the next reminder's window starts (the deadline). Heads of
-    departments that have submitted get none, and nothing is sent after the deadline.
-    """
-    queued = 0
-    meetings = Meeting.objects.filter(
-        status=MeetingStatus.OPEN, submission_deadline__gt=now
-    ).select_related("group")
-    for meeting in meetings:
-        remaining = meeting.submission_deadline - now
-        kind = next((kind for kind, before in REMINDERS if remaining <= before), None)
-        if kind is None:
-            continue
-        heads = list(_heads_without_submission(meeting))
-        queued += len(_queue_notices(meeting, heads, kind))
-    return queued
-
-
-@transaction.atomic
-def department_nudge(*, meeting: Meeting, department: Department, now: datetime) -> int:
-    """Remind one department's heads now; at most once an hour per person."""
-    if meeting.status != MeetingStatus.OPEN or meeting.submission_deadline <= now:
-        raise ValidationError(_("The meeting is not open for post-its."))
-    # A nudge's sequence is the second it was given (time travel in tests included).
-    recently = Notice.objects.filter(
-        meeting=meeting,
-        kind=NoticeKind.NUDGE,
-        sequence__gt=int((now - NUDGE_INTERVAL).timestamp()),
-    ).values("user_id")
-    heads = list(_heads_without_submission(meeting, department).exclude(pk__in=recently))
-    return len(_queue_notices(meeting, heads, NoticeKind.NUDGE, sequence=int(now.timestamp())))
-
-
 # --- The outbox ------------------------------------------------------------------
 
 
 def _notify_attendees(meeting: Meeting, kind: str) -> list[Notice]:
     users = [a.user for a in meeting.attendances.select_related("user").exclude(status="declined")]
-    return _queue_notices(meeting, users, kind, sequence=meeting.sequence)
+    return notices_queue(meeting=meeting, users=users, kind=kind, sequence=meeting.sequence)
 
 
-def _queue_notices(meeting: Meeting, users, kind: str, sequence: int = 0) -> list[Notice]:
+def notices_queue(*, meeting: Meeting, users, kind: str, sequence: int = 0) -> list[Notice]:
+    """Write one notice per person, unless that (meeting, person, kind, sequence) exists;
+    each new one is sent after the transaction commits."""
     created = []
     for user in users:
         notice, is_new = Notice.objects.get_or_create(
@@ -401,7 +346,9 @@ def _calendar_files(notice: Notice) -> list[tuple[str, bytes, str]]:
 
 
 def periodic_tick(*, now: datetime | None = None) -> dict[str, int]:
-    """Everything the clock drives: new meetings, opening, reminders, the sweeper."""
+    """The meetings' clock work: new meetings from schedules, opening, the notice sweeper.
+
+    Reminders about post-its are the topics app's (`topics.reminders_queue`)."""
     now = now or timezone.now()
     created = 0
     for schedule in Schedule.objects.filter(active=True).select_related("group"):
@@ -409,6 +356,5 @@ def periodic_tick(*, now: datetime | None = None) -> dict[str, int]:
     return {
         "created": created,
         "opened": meetings_open_due(now=now),
-        "reminded": reminders_queue(now=now),
         "swept": notices_sweep(now=now),
     }

@@ -1,5 +1,3 @@
-from datetime import timedelta
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -11,32 +9,31 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
 from groups.access import Action
+from groups.forms import InvitationForm
 from groups.selectors import group_get_for_user
 from meetings.calendar import feed_ics
 from meetings.forms import MeetingForm, ScheduleForm
 from meetings.models import Schedule
-from meetings.selectors import meeting_get_for_user, meeting_page, meetings_for_feed
-from meetings.services import (
-    department_nudge,
-    meeting_cancel,
-    meeting_create,
-    meeting_open,
-    meeting_update,
-    schedule_save,
+from meetings.selectors import (
+    group_list_for_user,
+    group_page,
+    meeting_get_for_user,
+    meetings_for_feed,
 )
-from topics.forms import ReopenForm
-from topics.selectors import intake_rows
-from topics.services import submission_reopen
+from meetings.services import meeting_cancel, meeting_create, meeting_update, schedule_save
 
 
 @login_required
-def meeting_detail(request, code: str):
-    meeting = meeting_get_for_user(user=request.user, code=code)
-    return render(
-        request,
-        "meetings/meeting_detail.html",
-        {"page": meeting_page(meeting=meeting, user=request.user)},
-    )
+def home(request):
+    groups = list(group_list_for_user(user=request.user))
+    return render(request, "meetings/home.html", {"groups": groups})
+
+
+@login_required
+def group_detail(request, code: str):
+    group = group_get_for_user(user=request.user, code=code)
+    context = {"page": group_page(group=group), "invite_form": InvitationForm(group=group)}
+    return render(request, "meetings/group_detail.html", context)
 
 
 @login_required
@@ -126,64 +123,6 @@ def meeting_cancel_view(request, code: str):
             messages.success(request, _("The meeting is cancelled and the invitees are told."))
         return redirect(meeting)
     return render(request, "meetings/meeting_cancel.html", {"meeting": meeting})
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def intake(request, code: str):
-    """The moderator's view of which departments are ready, with nudge and reopen."""
-    meeting = meeting_get_for_user(user=request.user, code=code, action=Action.MODERATE)
-    reopen_form = ReopenForm(request.POST or None)
-    if request.method == "POST":
-        action = request.POST.get("action")
-        departments = {d.code: d for d in meeting.group.departments.all()}
-        department = departments.get(request.POST.get("department", ""))
-        try:
-            if action == "open":
-                if meeting_open(meeting=meeting):
-                    messages.success(
-                        request, _("The meeting is open and the invitations are on their way.")
-                    )
-            elif department is None:
-                raise Http404
-            elif action == "nudge":
-                count = department_nudge(meeting=meeting, department=department, now=timezone.now())
-                if count:
-                    messages.success(
-                        request,
-                        _("%(department)s has been reminded.") % {"department": department.name},
-                    )
-                else:
-                    messages.info(
-                        request,
-                        _("Nobody to remind: reminded within the hour, or already submitted."),
-                    )
-            elif action == "reopen" and reopen_form.is_valid():
-                until = timezone.now() + timedelta(hours=reopen_form.cleaned_data["hours"])
-                submission_reopen(
-                    meeting=meeting, department=department, by=request.user, until=until
-                )
-                messages.success(
-                    request,
-                    _("%(department)s may edit its post-it again.")
-                    % {"department": department.name},
-                )
-            elif action == "reopen":
-                messages.error(
-                    request, " ".join(e for errors in reopen_form.errors.values() for e in errors)
-                )
-            else:
-                raise Http404
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-        return redirect("meetings:intake", code=meeting.code)
-    context = {
-        "meeting": meeting,
-        "rows": intake_rows(meeting=meeting),
-        "reopen_form": ReopenForm(),
-        "now": timezone.now(),
-    }
-    return render(request, "meetings/intake.html", context)
 
 
 def calendar_feed(request, token: str):

@@ -8,8 +8,8 @@ from django.core.validators import validate_email
 from accounts.models import User
 from groups.access import Role
 from meetings.models import AttendanceStatus, Meeting
-from meetings.selectors import MeetingPage, meeting_page
 from summaries.models import Summary
+from topics.selectors import MeetingPage, meeting_page
 
 
 @dataclass(frozen=True)

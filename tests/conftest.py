@@ -305,6 +305,7 @@ def world(db) -> World:
     head = UserFactory(email="head@example.se", full_name="Maria Lindqvist")
     hr.heads.add(head)
     participant = UserFactory(email="participant@example.se", full_name="Omar Haddad")
+    group.participants.add(participant)
     AttendanceFactory(meeting=meeting, user=participant)
     outsider = UserFactory(email="outsider@example.se", full_name="Utom Stående")
     other_group = GroupFactory(name="Annan grupp")

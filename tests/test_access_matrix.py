@@ -9,22 +9,28 @@ from django.urls import reverse
 
 from groups.models import Invitation
 from meetings.models import Schedule
-from tests.factories import TopicFactory
+from tests.factories import AttendanceFactory, MeetingFactory, TopicFactory, UserFactory
 from topics.models import Topic
 
-ROLES = ["anonymous", "outsider", "participant", "head", "moderator", "admin"]
+ROLES = ["anonymous", "outsider", "guest", "participant", "head", "moderator", "admin"]
 
 LOGIN = "login"  # a redirect to the sign-in page
 
+# A guest is invited to the world's meeting without being a member of the group:
+# the meeting's participant, an outsider to everything else of the group.
 MODERATORS_ONLY = {
     "anonymous": LOGIN,
     "outsider": 404,
+    "guest": 404,
     "participant": 403,
     "head": 403,
     "moderator": 200,
     "admin": 200,
 }
 MODERATORS_WRITE = {**MODERATORS_ONLY, "moderator": 302, "admin": 302}
+# The same for a meeting's pages: its guest is a participant there.
+MEETING_MODERATORS_ONLY = {**MODERATORS_ONLY, "guest": 403}
+MEETING_MODERATORS_WRITE = {**MODERATORS_WRITE, "guest": 403}
 
 # (name, method, {role: expected status})
 MATRIX = [
@@ -34,6 +40,7 @@ MATRIX = [
         {
             "anonymous": LOGIN,
             "outsider": 200,
+            "guest": 200,
             "participant": 200,
             "head": 200,
             "moderator": 200,
@@ -46,6 +53,7 @@ MATRIX = [
         {
             "anonymous": LOGIN,
             "outsider": 404,
+            "guest": 404,
             "participant": 200,
             "head": 200,
             "moderator": 200,
@@ -58,6 +66,7 @@ MATRIX = [
         {
             "anonymous": LOGIN,
             "outsider": 404,
+            "guest": 404,
             "participant": 403,
             "head": 403,
             "moderator": 302,
@@ -70,6 +79,7 @@ MATRIX = [
         {
             "anonymous": LOGIN,
             "outsider": 404,
+            "guest": 200,
             "participant": 200,
             "head": 200,
             "moderator": 200,
@@ -82,6 +92,7 @@ MATRIX = [
         {
             "anonymous": LOGIN,
             "outsider": 200,
+            "guest": 200,
             "participant": 200,
             "head": 200,
             "moderator": 200,
@@ -94,6 +105,7 @@ MATRIX = [
         {
             "anonymous": LOGIN,
             "outsider": 302,
+            "guest": 302,
             "participant": 302,
             "head": 302,
             "moderator": 302,
@@ -103,16 +115,16 @@ MATRIX = [
     ("schedule_edit", "get", MODERATORS_ONLY),
     ("schedule_edit", "post", MODERATORS_WRITE),
     ("meeting_new", "get", MODERATORS_ONLY),
-    ("meeting_edit", "get", MODERATORS_ONLY),
-    ("meeting_cancel", "get", MODERATORS_ONLY),
-    ("meeting_cancel", "post", MODERATORS_WRITE),
-    ("intake", "get", MODERATORS_ONLY),
-    ("postit", "get", {**MODERATORS_ONLY, "head": 200}),
-    ("postit_autosave", "post", {**MODERATORS_ONLY, "head": 200}),
+    ("meeting_edit", "get", MEETING_MODERATORS_ONLY),
+    ("meeting_cancel", "get", MEETING_MODERATORS_ONLY),
+    ("meeting_cancel", "post", MEETING_MODERATORS_WRITE),
+    ("intake", "get", MEETING_MODERATORS_ONLY),
+    ("postit", "get", {**MEETING_MODERATORS_ONLY, "head": 200}),
+    ("postit_autosave", "post", {**MEETING_MODERATORS_ONLY, "head": 200}),
     (
         "calendar_reset",
         "post",
-        {**MODERATORS_WRITE, "participant": 302, "head": 302, "outsider": 302},
+        {**MODERATORS_WRITE, "participant": 302, "head": 302, "outsider": 302, "guest": 302},
     ),
     (
         "admin",
@@ -120,6 +132,7 @@ MATRIX = [
         {
             "anonymous": 302,
             "outsider": 302,
+            "guest": 302,
             "participant": 302,
             "head": 302,
             "moderator": 302,
@@ -135,17 +148,17 @@ CASES = [
 
 def _url(name, world):
     return {
-        "home": reverse("groups:home"),
-        "group_detail": reverse("groups:group_detail", args=[world.group.code]),
+        "home": reverse("meetings:home"),
+        "group_detail": reverse("meetings:group_detail", args=[world.group.code]),
         "invitation_create": reverse("groups:invitation_create", args=[world.group.code]),
-        "meeting_detail": reverse("meetings:meeting_detail", args=[world.meeting.code]),
+        "meeting_detail": reverse("topics:meeting_detail", args=[world.meeting.code]),
         "profile": reverse("accounts:profile"),
         "admin": reverse("admin:index"),
         "schedule_edit": reverse("meetings:schedule_edit", args=[world.group.code]),
         "meeting_new": reverse("meetings:meeting_new", args=[world.group.code]),
         "meeting_edit": reverse("meetings:meeting_edit", args=[world.meeting.code]),
         "meeting_cancel": reverse("meetings:meeting_cancel", args=[world.meeting.code]),
-        "intake": reverse("meetings:intake", args=[world.meeting.code]),
+        "intake": reverse("topics:intake", args=[world.meeting.code]),
         "postit": reverse("topics:postit", args=[world.meeting.code]),
         "postit_autosave": reverse("topics:postit_autosave", args=[world.meeting.code]),
         "calendar_reset": reverse("accounts:calendar_reset"),
@@ -175,7 +188,11 @@ def _data(name, world):
 @pytest.mark.parametrize(("name", "method", "role", "expected"), CASES)
 def test_access(client, world, name, method, role, expected):
     TopicFactory(meeting=world.meeting, department=world.it, title="Hemlig utmaning")
-    if role != "anonymous":
+    if role == "guest":
+        guest = UserFactory(email="guest@example.se", full_name="Gun Gäst")
+        AttendanceFactory(meeting=world.meeting, user=guest)
+        client.force_login(guest)
+    elif role != "anonymous":
         client.force_login(getattr(world, role))
     url = _url(name, world)
     response = getattr(client, method)(url, _data(name, world))
@@ -199,7 +216,7 @@ def test_access(client, world, name, method, role, expected):
 @pytest.mark.parametrize("role", ["outsider", "participant", "head", "moderator"])
 def test_home_lists_only_the_groups_a_person_belongs_to(client, world, role):
     client.force_login(getattr(world, role))
-    content = client.get(reverse("groups:home")).content.decode()
+    content = client.get(reverse("meetings:home")).content.decode()
     if role == "outsider":
         assert world.group.name not in content
         assert world.other_group.name in content
@@ -218,3 +235,19 @@ def test_invitation_link_is_the_only_key_and_works_once(client, world):
     client.logout()
     response = client.post(url, {"full_name": "Någon Annan"})
     assert response.status_code == 410
+
+
+def test_a_guest_of_one_meeting_sees_that_meeting_only(client, world):
+    guest = UserFactory(email="guest@example.se", full_name="Gun Gäst")
+    AttendanceFactory(meeting=world.meeting, user=guest)
+    other = MeetingFactory(group=world.group, title="Ett annat möte")
+    client.force_login(guest)
+
+    meeting_url = reverse("topics:meeting_detail", args=[world.meeting.code])
+    assert client.get(meeting_url).status_code == 200
+    assert client.get(reverse("topics:meeting_detail", args=[other.code])).status_code == 404
+    assert client.get(reverse("meetings:group_detail", args=[world.group.code])).status_code == 404
+    assert world.group.name not in client.get(reverse("meetings:home")).content.decode()
+    feed = client.get(reverse("meetings:calendar_feed", args=[guest.calendar_token]))
+    assert f"meeting-{world.meeting.code}@tvargrupp" in feed.content.decode()
+    assert f"meeting-{other.code}@tvargrupp" not in feed.content.decode()

@@ -57,8 +57,8 @@ def test_language_switch_refuses_foreign_redirects_and_unknown_languages(client,
 def test_signed_in_persons_language_wins_and_the_switch_updates_it(client, db):
     person = UserFactory(language="en")
     client.force_login(person)
-    assert "My groups" in client.get(reverse("groups:home")).content.decode()
+    assert "My groups" in client.get(reverse("meetings:home")).content.decode()
     client.post(reverse("accounts:language_set"), {"language": "sv", "next": "/"})
     person.refresh_from_db()
     assert person.language == "sv"
-    assert "Mina grupper" in client.get(reverse("groups:home")).content.decode()
+    assert "Mina grupper" in client.get(reverse("meetings:home")).content.decode()

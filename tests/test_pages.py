@@ -34,7 +34,7 @@ def _fill_meeting(world, topics: int) -> None:
 def test_meeting_page_query_count_is_constant(client, world, django_assert_num_queries, size):
     _fill_meeting(world, size)
     client.force_login(world.head)
-    url = reverse("meetings:meeting_detail", args=[world.meeting.code])
+    url = reverse("topics:meeting_detail", args=[world.meeting.code])
     with django_assert_num_queries(14):
         response = client.get(url)
     assert response.status_code == 200
@@ -46,7 +46,7 @@ def test_group_page_query_count_is_constant(client, world, django_assert_num_que
     _fill_meeting(world, size)
     client.force_login(world.moderator)
     with django_assert_num_queries(10):
-        response = client.get(reverse("groups:group_detail", args=[world.group.code]))
+        response = client.get(reverse("meetings:group_detail", args=[world.group.code]))
     assert response.status_code == 200
     assert response.content.decode().count('class="dept-badge') == size + 2
 
@@ -61,7 +61,7 @@ def test_home_page_query_count_is_constant(client, world, django_assert_num_quer
         MeetingFactory(group=group)
     client.force_login(world.moderator)
     with django_assert_num_queries(4):
-        response = client.get(reverse("groups:home"))
+        response = client.get(reverse("meetings:home"))
     assert response.content.decode().count('class="card"') == size + 1
 
 
@@ -83,7 +83,7 @@ def test_meeting_page_shows_the_four_fields_ideas_links_and_follow_ups(client, w
     client.force_login(world.participant)
 
     content = client.get(
-        reverse("meetings:meeting_detail", args=[world.meeting.code])
+        reverse("topics:meeting_detail", args=[world.meeting.code])
     ).content.decode()
 
     for text in [
@@ -111,7 +111,7 @@ def test_draft_post_its_are_not_on_the_meeting_page(client, world):
     )
     client.force_login(world.moderator)
     content = client.get(
-        reverse("meetings:meeting_detail", args=[world.meeting.code])
+        reverse("topics:meeting_detail", args=[world.meeting.code])
     ).content.decode()
     assert "Halvfärdig" not in content
     assert "Inga lappar har lämnats in ännu." in content
@@ -126,7 +126,7 @@ def test_user_text_is_always_shown_as_text(client, world):
     )
     client.force_login(world.head)
     content = client.get(
-        reverse("meetings:meeting_detail", args=[world.meeting.code])
+        reverse("topics:meeting_detail", args=[world.meeting.code])
     ).content.decode()
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; Åsa 🎉" in content
     assert "&lt;b&gt;fet&lt;/b&gt;" in content
@@ -137,7 +137,7 @@ def test_home_shows_empty_state_to_someone_without_groups(client, db):
     from tests.factories import UserFactory
 
     client.force_login(UserFactory(full_name="Ny Person"))
-    content = client.get(reverse("groups:home")).content.decode()
+    content = client.get(reverse("meetings:home")).content.decode()
     assert "Du är inte med i någon grupp ännu." in content
 
 

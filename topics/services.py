@@ -1,21 +1,26 @@
-"""Writes for post-its: drafts that are saved as people type, submission, withdrawal."""
+"""Writes for post-its: drafts that are saved as people type, submission, withdrawal,
+reopening after the deadline, and the reminders to departments that have none."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from groups.models import Department
-from meetings.models import Meeting, MeetingStatus, Schedule
+from meetings.models import Meeting, MeetingStatus, NoticeKind, Schedule
+from meetings.services import notices_queue
 from topics.models import SubmissionReopening, Topic, TopicStatus
 
 TEXT_FIELDS = ("title", "background", "current_state", "goal", "obstacle")
 COUNTED_STATUSES = [TopicStatus.DRAFT, TopicStatus.SUBMITTED]
+VISIBLE_TOPIC_STATUSES = [TopicStatus.SUBMITTED, TopicStatus.DISCUSSED, TopicStatus.PARKED]
+REMINDERS = [(NoticeKind.REMINDER_2, timedelta(days=2)), (NoticeKind.REMINDER_7, timedelta(days=7))]
+NUDGE_INTERVAL = timedelta(hours=1)
 
 
 class TopicConflict(Exception):
@@ -169,3 +174,61 @@ def submission_reopen(
         meeting=meeting, department=department, defaults={"until": until, "reopened_by": by}
     )
     return reopening
+
+
+# --- Reminders and nudges -----------------------------------------------------
+
+
+def _heads_without_submission(
+    meeting: Meeting, department: Department | None = None
+) -> QuerySet[User]:
+    """Active heads of the meeting's departments that have submitted no post-it."""
+    submitted = Topic.objects.filter(
+        meeting=meeting, department=OuterRef("pk"), status__in=VISIBLE_TOPIC_STATUSES
+    )
+    departments = meeting.group.departments.annotate(has_topic=Exists(submitted)).filter(
+        has_topic=False
+    )
+    if department is not None:
+        departments = departments.filter(pk=department.pk)
+    return User.objects.filter(headed_departments__in=departments, is_active=True).distinct()
+
+
+def reminders_queue(*, now: datetime | None = None) -> int:
+    """Queue the 7-day and 2-day reminders that are due; each goes out at most once.
+
+    A reminder is due while `now` lies in its window: from seven (two) days before
+    the deadline until the next reminder's window starts (the deadline). Heads of
+    departments that have submitted get none, and nothing is sent after the deadline.
+    """
+    now = now or timezone.now()
+    queued = 0
+    meetings = Meeting.objects.filter(
+        status=MeetingStatus.OPEN, submission_deadline__gt=now
+    ).select_related("group")
+    for meeting in meetings:
+        remaining = meeting.submission_deadline - now
+        kind = next((kind for kind, before in REMINDERS if remaining <= before), None)
+        if kind is None:
+            continue
+        heads = list(_heads_without_submission(meeting))
+        with transaction.atomic():
+            queued += len(notices_queue(meeting=meeting, users=heads, kind=kind))
+    return queued
+
+
+@transaction.atomic
+def department_nudge(*, meeting: Meeting, department: Department, now: datetime) -> int:
+    """Remind one department's heads now; at most once an hour per person."""
+    if meeting.status != MeetingStatus.OPEN or meeting.submission_deadline <= now:
+        raise ValidationError(_("The meeting is not open for post-its."))
+    # A nudge's sequence is the second it was given (time travel in tests included).
+    recently = meeting.notices.filter(
+        kind=NoticeKind.NUDGE,
+        sequence__gt=int((now - NUDGE_INTERVAL).timestamp()),
+    ).values("user_id")
+    heads = list(_heads_without_submission(meeting, department).exclude(pk__in=recently))
+    notices = notices_queue(
+        meeting=meeting, users=heads, kind=NoticeKind.NUDGE, sequence=int(now.timestamp())
+    )
+    return len(notices)

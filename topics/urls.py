@@ -5,6 +5,8 @@ from topics import views
 app_name = "topics"
 
 urlpatterns = [
+    path("m/<str:code>/", views.meeting_detail, name="meeting_detail"),
+    path("m/<str:code>/intake/", views.intake, name="intake"),
     path("m/<str:code>/postit/", views.postit, name="postit"),
     path("m/<str:code>/postit/autosave/", views.postit_autosave, name="postit_autosave"),
 ]

@@ -1,7 +1,9 @@
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -9,10 +11,88 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from groups.access import Action
 from meetings.selectors import meeting_get_for_user
-from topics.forms import TopicForm
-from topics.selectors import postit_page
-from topics.services import TEXT_FIELDS, TopicConflict, topic_save, topic_withdraw
+from meetings.services import meeting_open
+from topics.forms import ReopenForm, TopicForm
+from topics.selectors import intake_rows, meeting_page, postit_page
+from topics.services import (
+    TEXT_FIELDS,
+    TopicConflict,
+    department_nudge,
+    submission_reopen,
+    topic_save,
+    topic_withdraw,
+)
+
+
+@login_required
+def meeting_detail(request, code: str):
+    """The meeting page: its facts, the post-its, follow-ups and who is invited."""
+    meeting = meeting_get_for_user(user=request.user, code=code)
+    return render(
+        request,
+        "topics/meeting_detail.html",
+        {"page": meeting_page(meeting=meeting, user=request.user)},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def intake(request, code: str):
+    """The moderator's view of which departments are ready, with nudge and reopen."""
+    meeting = meeting_get_for_user(user=request.user, code=code, action=Action.MODERATE)
+    reopen_form = ReopenForm(request.POST or None)
+    if request.method == "POST":
+        action = request.POST.get("action")
+        departments = {d.code: d for d in meeting.group.departments.all()}
+        department = departments.get(request.POST.get("department", ""))
+        try:
+            if action == "open":
+                if meeting_open(meeting=meeting):
+                    messages.success(
+                        request, _("The meeting is open and the invitations are on their way.")
+                    )
+            elif department is None:
+                raise Http404
+            elif action == "nudge":
+                count = department_nudge(meeting=meeting, department=department, now=timezone.now())
+                if count:
+                    messages.success(
+                        request,
+                        _("%(department)s has been reminded.") % {"department": department.name},
+                    )
+                else:
+                    messages.info(
+                        request,
+                        _("Nobody to remind: reminded within the hour, or already submitted."),
+                    )
+            elif action == "reopen" and reopen_form.is_valid():
+                until = timezone.now() + timedelta(hours=reopen_form.cleaned_data["hours"])
+                submission_reopen(
+                    meeting=meeting, department=department, by=request.user, until=until
+                )
+                messages.success(
+                    request,
+                    _("%(department)s may edit its post-it again.")
+                    % {"department": department.name},
+                )
+            elif action == "reopen":
+                messages.error(
+                    request, " ".join(e for errors in reopen_form.errors.values() for e in errors)
+                )
+            else:
+                raise Http404
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        return redirect("topics:intake", code=meeting.code)
+    context = {
+        "meeting": meeting,
+        "rows": intake_rows(meeting=meeting),
+        "reopen_form": ReopenForm(),
+        "now": timezone.now(),
+    }
+    return render(request, "topics/intake.html", context)
 
 
 def _postit_url(meeting, department, topic=None) -> str:

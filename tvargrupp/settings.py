@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "topics",
     "summaries",
     "board",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -114,10 +115,17 @@ if DATABASE_URL:
     }
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
+    # `make run` writes from two processes (the server and `manage.py clock`): WAL lets
+    # readers go on while one writes, and writers wait for each other instead of failing.
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "db.sqlite3",
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
         }
     }
 
@@ -137,7 +145,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "groups:home"
+LOGIN_REDIRECT_URL = "meetings:home"
 LOGOUT_REDIRECT_URL = "account_login"
 
 # django-allauth: e-mail is the login; heads sign in with a one-time code.
@@ -223,9 +231,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEO
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Celery beat: create meetings from schedules, open them, remind, sweep the outbox.
+# Celery beat: create meetings from schedules, open them, remind, sweep the outboxes.
+# `manage.py tick` runs every entry once; `manage.py clock` runs them on this schedule.
 CELERY_BEAT_SCHEDULE = {
     "periodic-tick": {"task": "meetings.periodic_tick", "schedule": 300.0},
+    "post-it-reminders": {"task": "topics.reminders_queue", "schedule": 300.0},
     "summary-sweep": {"task": "summaries.sweep", "schedule": 120.0},
 }
 

@@ -10,7 +10,7 @@ def test_sign_in_with_email_and_password(client, db):
         reverse("account_login"), {"login": "KARIN@example.se", "password": "rätt-lösen-123"}
     )
     assert response.status_code == 302
-    assert response.url == reverse("groups:home")
+    assert response.url == reverse("meetings:home")
     assert "Välkommen, Karin" in client.get(response.url).content.decode()
 
 
@@ -38,7 +38,7 @@ def test_sign_in_code_is_mailed_and_signs_in(client, db, mailbox):
     )
     response = client.post(reverse("account_confirm_login_code"), {"code": code})
     assert response.status_code == 302
-    assert "Välkommen, Maria" in client.get(reverse("groups:home")).content.decode()
+    assert "Välkommen, Maria" in client.get(reverse("meetings:home")).content.decode()
 
 
 def test_sign_up_is_closed_people_join_by_invitation(client, db):

@@ -60,7 +60,7 @@ def test_invitation_form_bad_input_shows_field_error_and_keeps_input(
     data = {"full_name": "Åsa Öberg 🎉 <script>alert(1)</script>", **data}
     response = _post(client, world, **data)
     assert response.status_code == 400
-    assert response.context["invite_form"].errors[field] == [error]
+    assert response.context["form"].errors[field] == [error]
     content = response.content.decode()
     if field != "full_name":
         assert 'value="Åsa Öberg 🎉 &lt;script&gt;alert(1)&lt;/script&gt;"' in content
@@ -75,20 +75,19 @@ def test_department_of_another_group_is_refused(client, world):
     client.force_login(world.moderator)
     response = _post(client, world, role="head", department=foreign.pk)
     assert response.status_code == 400
-    assert "department" in response.context["invite_form"].errors
+    assert "department" in response.context["form"].errors
     assert not Invitation.objects.exists()
 
 
-def test_htmx_invitation_returns_the_partial_with_the_new_invitation(client, world):
+def test_a_new_invitation_is_listed_on_the_group_page(client, world):
     client.force_login(world.moderator)
     response = client.post(
         reverse("groups:invitation_create", args=[world.group.code]),
         {"email": "ny@example.se", "role": "moderator", "language": "en"},
-        headers={"HX-Request": "true"},
+        follow=True,
     )
     assert response.status_code == 200
     content = response.content.decode()
-    assert content.lstrip().startswith('<section id="invitations"')
     assert "ny@example.se · Moderator" in content
     assert "En inbjudan är på väg till ny@example.se." in content
 

@@ -37,9 +37,7 @@ def it_head(world):
 @pytest.fixture
 def guest(world):
     """Invited to the group as a participant, heads nothing."""
-    person = UserFactory(email="guest@example.se", full_name="Gun Gäst")
-    world.group.participants.add(person)
-    return person
+    return world.participant
 
 
 @pytest.fixture
@@ -217,7 +215,7 @@ def test_moving_an_open_meeting_past_the_dst_change_updates_the_same_event(world
     assert {(n.user.email, n.sequence) for n in updates} == {
         ("head@example.se", 1),
         ("it-head@example.se", 1),
-        ("guest@example.se", 1),
+        ("participant@example.se", 1),
         ("moderator@example.se", 1),
     }
     _send([_notice(march, world.head, NoticeKind.UPDATE)])
@@ -270,7 +268,7 @@ def test_cancelling_an_open_meeting_sends_a_calendar_cancellation(world, march, 
     assert {(n.user.email, n.sequence) for n in notices} == {
         ("head@example.se", 1),
         ("it-head@example.se", 1),
-        ("guest@example.se", 1),
+        ("participant@example.se", 1),
         ("moderator@example.se", 1),
     }
     _send([_notice(march, world.head, NoticeKind.CANCELLATION)])

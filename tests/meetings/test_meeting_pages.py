@@ -15,7 +15,7 @@ STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
 def _intake(meeting):
-    return reverse("meetings:intake", args=[meeting.code])
+    return reverse("topics:intake", args=[meeting.code])
 
 
 def test_intake_shows_each_departments_state(client, world):
@@ -101,9 +101,13 @@ def test_moderator_creates_a_meeting_in_the_groups_time_zone(client, world):
     assert response.url == meeting.get_absolute_url()
     assert meeting.starts_at == datetime(2027, 3, 2, 14, tzinfo=STOCKHOLM)
     assert meeting.status == MeetingStatus.OPEN
-    # The moderator and the head of HR; the world's participant was invited to another meeting.
+    # The group's moderator, the head of HR and its participant.
     invited = Notice.objects.filter(meeting=meeting, kind=NoticeKind.INVITATION)
-    assert sorted(n.user.email for n in invited) == ["head@example.se", "moderator@example.se"]
+    assert sorted(n.user.email for n in invited) == [
+        "head@example.se",
+        "moderator@example.se",
+        "participant@example.se",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -70,7 +70,7 @@ def test_draft_is_visible_only_to_its_department(client, world):
     assert "Hemligt utkast" not in client.get(world.meeting.get_absolute_url()).content.decode()
 
     client.force_login(world.moderator)
-    intake = client.get(reverse("meetings:intake", args=[world.meeting.code])).content.decode()
+    intake = client.get(reverse("topics:intake", args=[world.meeting.code])).content.decode()
     assert "Hemligt utkast" not in intake
     assert "Utkast" in intake
 
@@ -284,7 +284,7 @@ def test_after_the_deadline_the_post_it_is_read_only_until_reopened(client, worl
 
     client.force_login(world.moderator)
     client.post(
-        reverse("meetings:intake", args=[world.meeting.code]),
+        reverse("topics:intake", args=[world.meeting.code]),
         {"action": "reopen", "department": world.hr.code, "hours": "2"},
     )
     assert SubmissionReopening.objects.get().department == world.hr
@@ -324,7 +324,7 @@ def test_moderator_enters_a_post_it_on_a_departments_behalf(client, world):
     )
     topic = Topic.objects.get()
     assert (topic.department, topic.entered_by, topic.author) == (world.it, world.moderator, None)
-    intake = client.get(reverse("meetings:intake", args=[world.meeting.code])).content.decode()
+    intake = client.get(reverse("topics:intake", args=[world.meeting.code])).content.decode()
     assert "inlagd av Karin Åberg" in intake
 
 

@@ -1,14 +1,18 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from meetings.services import periodic_tick
+from meetings.clock import JobFailed, run_periodic_tasks
 
 
 class Command(BaseCommand):
     help = (
-        "Run the clock-driven jobs once: create meetings from schedules, open them, "
-        "queue reminders, re-send stuck e-mail. Celery beat does this every 5 minutes."
+        "Run every periodic job once, in this process: create meetings from schedules, "
+        "open them, queue reminders, re-send stuck e-mail. Celery beat runs them on the "
+        "schedule in CELERY_BEAT_SCHEDULE; `manage.py clock` does so without Celery."
     )
 
     def handle(self, *args, **options):
-        result = periodic_tick()
-        self.stdout.write(", ".join(f"{name}: {count}" for name, count in result.items()))
+        results = run_periodic_tasks()
+        for name, result in results.items():
+            self.stdout.write(f"{name}: {result}")
+        if any(isinstance(result, JobFailed) for result in results.values()):
+            raise CommandError("A periodic job failed; see the log above.")
