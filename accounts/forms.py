@@ -1,4 +1,6 @@
+from allauth.account.forms import LoginForm as AllauthLoginForm
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Language, User
@@ -19,3 +21,15 @@ class ProfileForm(forms.ModelForm):
 class LanguageForm(forms.Form):
     language = forms.ChoiceField(label=_("Language"), choices=Language.choices)
     next = forms.CharField(required=False, max_length=2000)
+
+
+class LoginForm(AllauthLoginForm):
+    """allauth's sign-in form, refusing passwords where the installation turned them off."""
+
+    def clean(self):
+        if not settings.SIGNIN_PASSWORD:
+            raise forms.ValidationError(
+                _("Signing in with a password is turned off here. Use another way below."),
+                code="password_signin_off",
+            )
+        return super().clean()

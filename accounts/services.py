@@ -26,3 +26,27 @@ def user_reset_calendar_token(*, user: User) -> User:
     user.calendar_token = new_calendar_token()
     user.save(update_fields=["calendar_token"])
     return user
+
+
+@transaction.atomic
+def user_make_admin(*, email: str, full_name: str = "") -> tuple[User, bool]:
+    """The person behind `email` as an administrator of the installation; True if new."""
+    from allauth.account.models import EmailAddress
+
+    email = User.objects.normalize_email(email.strip()).lower()
+    user = User.objects.filter(email__iexact=email).first()
+    created = user is None
+    if created:
+        user = User(email=email, full_name=full_name.strip())
+        user.set_unusable_password()
+    elif full_name.strip():
+        user.full_name = full_name.strip()
+    user.is_staff = True
+    user.is_superuser = True
+    user.is_active = True
+    user.full_clean()
+    user.save()
+    EmailAddress.objects.update_or_create(
+        user=user, email=user.email, defaults={"verified": True, "primary": True}
+    )
+    return user, created

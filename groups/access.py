@@ -14,6 +14,7 @@ is that meeting's participant: `meetings.selectors.meeting_get_for_user` raises
 the role for that meeting, where attendance lives.
 """
 
+import logging
 from enum import IntEnum
 
 from django.core.exceptions import PermissionDenied
@@ -22,6 +23,8 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 from groups.models import Department, Group
+
+security_log = logging.getLogger("tvargrupp.security")
 
 
 class Role(IntEnum):
@@ -109,7 +112,11 @@ def can(role: Role, action: Action) -> bool:
 
 def require(role: Role, action: Action) -> None:
     """Refuse: outsiders learn nothing (404), members lacking the right get 403."""
+    if can(role, action):
+        return
+    security_log.warning(
+        "access denied", extra={"role": role.name.lower(), "action": action.name.lower()}
+    )
     if role == Role.OUTSIDER:
         raise Http404
-    if not can(role, action):
-        raise PermissionDenied
+    raise PermissionDenied

@@ -120,3 +120,24 @@ def invitation_accept(*, key: str, full_name: str) -> User:
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by", "updated_at"])
     return user
+
+
+@transaction.atomic
+def invitations_accept_for_email(*, email: str, full_name: str = "") -> User | None:
+    """Sign-in through the organisation: the person behind a verified address.
+
+    Accepts every usable invitation to that address (creating the person on the
+    first) and returns the person; an existing person is returned as they are.
+    None when nobody has an account or a usable invitation under that address.
+    """
+    keys = [
+        invitation.key
+        for invitation in Invitation.objects.filter(email__iexact=email.strip()).order_by(
+            "created_at"
+        )
+        if invitation.is_usable
+    ]
+    user = None
+    for key in keys:
+        user = invitation_accept(key=key, full_name=full_name)
+    return user or User.objects.filter(email__iexact=email.strip(), is_active=True).first()

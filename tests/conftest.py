@@ -156,6 +156,21 @@ def redis_available() -> bool:
     return _reachable(settings.CELERY_BROKER_URL, 6379)
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache(redis_available):
+    """Django's cache is Redis, as in production: each test starts without cached
+    fragments or sign-in counts. Only the cache's keys go; the broker's stay."""
+    if redis_available:
+        import redis
+
+        client = redis.Redis.from_url(settings.CACHES["default"]["LOCATION"])
+        prefix = settings.CACHES["default"]["KEY_PREFIX"]
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    yield
+
+
 def start_celery_worker(*, log_name: str = "test-worker.log", concurrency: int = 2):
     """Start a real `celery worker` process on the test database; wait until it is ready."""
     db = settings.DATABASES["default"]

@@ -24,6 +24,15 @@ def _start(env: dict[str, str]) -> subprocess.CompletedProcess:
     )
 
 
+PRODUCTION = {
+    "DEBUG": "false",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/tvargrupp",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "SECRET_KEY": "a-long-production-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+    "ALLOWED_HOSTS": "tvargrupp.example.se",
+}
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
@@ -32,8 +41,23 @@ def _start(env: dict[str, str]) -> subprocess.CompletedProcess:
         ({"TIME_ZONE": "Mars/Olympus"}, "TIME_ZONE must be an IANA time zone"),
         ({"LANGUAGE_CODE": "de"}, "LANGUAGE_CODE must be one of en, sv, got 'de'."),
         ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL must start with postgres://"),
-        ({"DATABASE_URL": "postgres://x/y", "ALLOWED_HOSTS": "a"}, "SECRET_KEY must be set"),
-        ({"DATABASE_URL": "postgres://x/y", "SECRET_KEY": "k" * 60}, "ALLOWED_HOSTS must list"),
+        ({**PRODUCTION, "SECRET_KEY": ""}, "SECRET_KEY must be set when DEBUG is off. Generate"),
+        ({**PRODUCTION, "SECRET_KEY": "short"}, "at least 50 characters long (it has 5)"),
+        ({**PRODUCTION, "ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS must list the host names"),
+        ({**PRODUCTION, "DATABASE_URL": ""}, "DATABASE_URL must be set when DEBUG is off"),
+        (
+            {**PRODUCTION, "DATABASE_URL": "sqlite:///var/db.sqlite3"},
+            "DATABASE_URL must be a PostgreSQL URL",
+        ),
+        ({"DATABASE_URL": "sqlite:///db.sqlite3"}, "leave DATABASE_URL empty for `make run`"),
+        ({**PRODUCTION, "REDIS_URL": ""}, "REDIS_URL must be set when DEBUG is off"),
+        ({"OIDC_SERVER_URL": "https://sso.example.se"}, "OIDC_CLIENT_ID must be set"),
+        (
+            {"SIGNIN_PASSWORD": "false", "SIGNIN_EMAIL_CODE": "false"},
+            "nobody could sign in. Turn one of them on.",
+        ),
+        ({"TRUSTED_PROXY_COUNT": "-1"}, "TRUSTED_PROXY_COUNT must be between 0 and 10"),
+        ({"LOG_FORMAT": "xml"}, "LOG_FORMAT must be one of json, text, got 'xml'."),
     ],
 )
 def test_bad_configuration_fails_at_start_up_with_a_clear_message(env, message):
@@ -52,14 +76,7 @@ def test_production_settings_pass_the_deploy_check():
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
-        env={
-            "PATH": os.environ["PATH"],
-            "VAR_DIR": "/tmp/tvargrupp-check",
-            "DATABASE_URL": "postgres://postgres@127.0.0.1/tvargrupp",
-            "SECRET_KEY": "a-long-production-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-            "ALLOWED_HOSTS": "tvargrupp.example.se",
-            "REDIS_URL": "redis://127.0.0.1:6379/0",
-        },
+        env={"PATH": os.environ["PATH"], "VAR_DIR": "/tmp/tvargrupp-check", **PRODUCTION},
         capture_output=True,
         text=True,
         timeout=60,

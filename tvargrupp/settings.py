@@ -12,6 +12,7 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from django_guid.integrations import CeleryIntegration
 
 from tvargrupp.env import (
     env_bool,
@@ -26,23 +27,49 @@ from tvargrupp.env import (
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 
+if env_str("DATABASE_URL").startswith("sqlite"):
+    raise ImproperlyConfigured(
+        "DATABASE_URL must be a PostgreSQL URL (postgres://user:password@host:5432/name). "
+        "SQLite is only the local default: leave DATABASE_URL empty for `make run`."
+    )
 DATABASE_URL = env_url("DATABASE_URL", "", schemes=("postgres", "postgresql"))
 REDIS_URL = env_url("REDIS_URL", "", schemes=("redis", "rediss"))
 LOCAL_DEFAULT = not DATABASE_URL
 
 DEBUG = env_bool("DEBUG", LOCAL_DEFAULT)
 
+# With DEBUG off nothing may start half-configured: each refusal names its fix.
+_GENERATE_KEY = (
+    'Generate one with: python3 -c "import secrets; print(secrets.token_urlsafe(50))" '
+    "and set it in .env."
+)
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+        raise ImproperlyConfigured(f"SECRET_KEY must be set when DEBUG is off. {_GENERATE_KEY}")
     SECRET_KEY = "local-development-only-not-secret"  # noqa: S105
 elif not DEBUG and len(SECRET_KEY) < 50:
-    raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters long.")
+    raise ImproperlyConfigured(
+        f"SECRET_KEY must be at least 50 characters long (it has {len(SECRET_KEY)}). "
+        + _GENERATE_KEY
+    )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
 if not DEBUG and not ALLOWED_HOSTS:
-    raise ImproperlyConfigured("ALLOWED_HOSTS must list the host names the app is served under.")
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS must list the host names the app is served under, "
+        "e.g. ALLOWED_HOSTS=tvargrupp.example.se."
+    )
+if not DEBUG and not DATABASE_URL:
+    raise ImproperlyConfigured(
+        "DATABASE_URL must be set when DEBUG is off: production runs on PostgreSQL "
+        "(postgres://user:password@host:5432/name). SQLite is only for `make run` with DEBUG on."
+    )
+if not DEBUG and not REDIS_URL:
+    raise ImproperlyConfigured(
+        "REDIS_URL must be set when DEBUG is off (e.g. redis://redis:6379/0): Redis carries "
+        "the background tasks and the cache that sign-in limits share across processes."
+    )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 # The address people reach the app under; used for links in e-mails.
@@ -59,8 +86,12 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "csp",
+    "django_guid",
+    "tvargrupp",
     "allauth",
     "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "accounts",
     "groups",
     "meetings",
@@ -71,18 +102,23 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_guid.middleware.guid_middleware",
+    "tvargrupp.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "tvargrupp.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tvargrupp.middleware.PrivateResponsesMiddleware",
     "accounts.middleware.LanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.SignInMethodsMiddleware",
 ]
 
 ROOT_URLCONF = "tvargrupp.urls"
@@ -100,6 +136,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "accounts.context_processors.signin",
             ],
         },
     },
@@ -113,6 +150,7 @@ if DATABASE_URL:
             conn_health_checks=True,
         )
     }
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     # `make run` writes from two processes (the server and `manage.py clock`): WAL lets
@@ -155,7 +193,8 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_UNIQUE_EMAIL = True
-ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True  # the URLs exist; SIGNIN_EMAIL_CODE decides per request
+ACCOUNT_FORMS = {"login": "accounts.forms.LoginForm"}
 ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 900
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = True
@@ -163,6 +202,66 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Tvärgrupp] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
 if env_bool("DISABLE_RATE_LIMITS", False):
     ACCOUNT_RATE_LIMITS = False
+# Ways to sign in, each of which an installation can turn off (at least one stays).
+SIGNIN_PASSWORD = env_bool("SIGNIN_PASSWORD", True)
+SIGNIN_EMAIL_CODE = env_bool("SIGNIN_EMAIL_CODE", True)
+
+# Organisation sign-in: one OpenID Connect provider (Microsoft Entra ID, Keycloak,
+# Google Workspace, …), configured only here, from the environment. People are
+# matched by verified e-mail to their account or their invitations; nobody else
+# gets in (groups/signin.py).
+OIDC_SERVER_URL = env_url("OIDC_SERVER_URL", "", schemes=("https", "http")).rstrip("/")
+OIDC_CLIENT_ID = env_str("OIDC_CLIENT_ID")
+OIDC_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET")
+OIDC_NAME = env_str("OIDC_NAME")
+OIDC_TRUSTED_EMAIL_DOMAINS = [d.lower() for d in env_list("OIDC_TRUSTED_EMAIL_DOMAINS", [])]
+if OIDC_SERVER_URL and not OIDC_CLIENT_ID:
+    raise ImproperlyConfigured(
+        "OIDC_CLIENT_ID must be set with OIDC_SERVER_URL: the client (application) id "
+        "the identity provider gave this installation."
+    )
+SIGNIN_OIDC = bool(OIDC_SERVER_URL)
+if not (SIGNIN_PASSWORD or SIGNIN_EMAIL_CODE or SIGNIN_OIDC):
+    raise ImproperlyConfigured(
+        "SIGNIN_PASSWORD and SIGNIN_EMAIL_CODE are both off and OIDC_SERVER_URL is not set: "
+        "nobody could sign in. Turn one of them on."
+    )
+SOCIALACCOUNT_ADAPTER = "groups.signin.SocialAccountAdapter"
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # matching is ours: groups/signin.py
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_LOGIN_ON_GET = False  # the sign-in button posts, so no page can start a sign-in
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": (
+            [
+                {
+                    "provider_id": "organisation",
+                    "name": OIDC_NAME or "OpenID Connect",
+                    "client_id": OIDC_CLIENT_ID,
+                    "secret": OIDC_CLIENT_SECRET,
+                    "settings": {
+                        "server_url": OIDC_SERVER_URL,
+                        "oauth_pkce_enabled": True,
+                        "fetch_userinfo": True,
+                        # Addresses in these domains count as verified even when the
+                        # provider sends no email_verified claim (Entra ID sends none).
+                        "verified_email": OIDC_TRUSTED_EMAIL_DOMAINS or False,
+                    },
+                }
+            ]
+            if SIGNIN_OIDC
+            else []
+        ),
+    }
+}
+
+# Behind a reverse proxy every request comes from the proxy: the client is the
+# address the Nth proxy from the right put in X-Forwarded-For. allauth's sign-in
+# limits and our logs read the client address the same way (tvargrupp.http).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, maximum=10)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 
 LANGUAGE_CODE = env_choice("LANGUAGE_CODE", "sv", {"sv", "en"})
 LANGUAGES = [("sv", _("Swedish")), ("en", _("English"))]
@@ -211,6 +310,19 @@ else:
 MAIL_RATE_PER_MINUTE = env_int("MAIL_RATE_PER_MINUTE", 0, maximum=100_000)
 MAIL_RETRY_SECONDS = env_int("MAIL_RETRY_SECONDS", 30, minimum=1, maximum=3600)
 
+# The cache: Redis in production, shared by every web process and worker, so a
+# sign-in limit of 5 is 5 whatever the number of processes; per process locally.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "tvargrupp",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # Celery: Redis in production, tasks run in-process when REDIS_URL is not set.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
@@ -237,6 +349,7 @@ CELERY_BEAT_SCHEDULE = {
     "periodic-tick": {"task": "meetings.periodic_tick", "schedule": 300.0},
     "post-it-reminders": {"task": "topics.reminders_queue", "schedule": 300.0},
     "summary-sweep": {"task": "summaries.sweep", "schedule": 120.0},
+    "heartbeat": {"task": "tvargrupp.heartbeat", "schedule": 60.0, "options": {"expires": 60}},
 }
 
 SESSION_COOKIE_HTTPONLY = True
@@ -246,7 +359,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
@@ -271,12 +384,45 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# Logs go to stdout: one JSON object a line in production, readable text locally.
+# Every line carries the request id (X-Request-ID, made up when the request has
+# none, returned in the response, and carried into the tasks a request enqueues).
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "VALIDATE_GUID": True,
+    "INTEGRATIONS": [CeleryIntegration(use_django_logging=True)],
+}
+LOG_FORMAT = env_choice("LOG_FORMAT", "text" if DEBUG else "json", {"text", "json"})
+LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"})
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "filters": {
+        "request_id": {
+            "()": "django_guid.log_filters.CorrelationId",
+            "correlation_id_field": "request_id",
+        }
+    },
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "timestamp": False,
+        },
+        "text": {"format": "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        "django_guid": {"level": "WARNING"},
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
     },

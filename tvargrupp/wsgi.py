@@ -5,3 +5,7 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tvargrupp.settings")
 
 application = get_wsgi_application()
+
+from tvargrupp.startup import check_ready_to_serve  # noqa: E402 (needs the settings loaded)
+
+check_ready_to_serve()
