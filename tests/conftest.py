@@ -359,3 +359,42 @@ def participant(world):
 @pytest.fixture
 def outsider(world):
     return world.outsider
+
+
+# --- Logs --------------------------------------------------------------------
+
+
+class JsonLog:
+    """Lines logged during a test, as the production JSON formatter writes them."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def lines(self, logger: str | None = None) -> list[dict]:
+        import json
+
+        parsed = [json.loads(line) for line in self.stream.getvalue().splitlines() if line]
+        return [line for line in parsed if logger is None or line["logger"] == logger]
+
+
+@pytest.fixture
+def json_log():
+    """A handler configured from settings.LOGGING's JSON formatter and request-id filter."""
+    import io
+    import logging
+
+    from django.utils.module_loading import import_string
+
+    config = settings.LOGGING
+    formatter_options = dict(config["formatters"]["json"])
+    formatter = import_string(formatter_options.pop("()"))(**formatter_options)
+    filter_options = dict(config["filters"]["request_id"])
+    log_filter = import_string(filter_options.pop("()"))(**filter_options)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    handler.addFilter(log_filter)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    yield JsonLog(stream)
+    root.removeHandler(handler)

@@ -138,7 +138,24 @@ MATRIX = [
             "moderator": 302,
             "admin": 200,
         },
+    ),  # The admin's own sign-in is allauth's: anonymous people are sent there, signed-in
+    # people without staff rights are refused, staff go on to the admin.
+    (
+        "admin_login",
+        "get",
+        {
+            "anonymous": LOGIN,
+            "outsider": 403,
+            "participant": 403,
+            "head": 403,
+            "moderator": 403,
+            "admin": 302,
+        },
     ),
+    # Readiness says the same to everyone and nothing personal (503: no worker here).
+    ("readyz", "get", dict.fromkeys(ROLES, 503)),
+    # Organisation sign-in is not configured in the suite's settings.
+    ("oidc_login", "post", dict.fromkeys(ROLES, 404)),
 ]
 
 CASES = [
@@ -162,6 +179,9 @@ def _url(name, world):
         "postit": reverse("topics:postit", args=[world.meeting.code]),
         "postit_autosave": reverse("topics:postit_autosave", args=[world.meeting.code]),
         "calendar_reset": reverse("accounts:calendar_reset"),
+        "admin_login": reverse("admin:login"),
+        "readyz": reverse("readyz"),
+        "oidc_login": reverse("openid_connect_login", args=["organisation"]),
     }[name]
 
 

@@ -22,6 +22,8 @@ from tvargrupp.env import (
     env_str,
     env_time_zone,
     env_url,
+    openid_connect_settings,
+    origin,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -231,31 +233,17 @@ SOCIALACCOUNT_AUTO_SIGNUP = True
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # matching is ours: groups/signin.py
 SOCIALACCOUNT_STORE_TOKENS = False
 SOCIALACCOUNT_LOGIN_ON_GET = False  # the sign-in button posts, so no page can start a sign-in
-SOCIALACCOUNT_PROVIDERS = {
-    "openid_connect": {
-        "OAUTH_PKCE_ENABLED": True,
-        "APPS": (
-            [
-                {
-                    "provider_id": "organisation",
-                    "name": OIDC_NAME or "OpenID Connect",
-                    "client_id": OIDC_CLIENT_ID,
-                    "secret": OIDC_CLIENT_SECRET,
-                    "settings": {
-                        "server_url": OIDC_SERVER_URL,
-                        "oauth_pkce_enabled": True,
-                        "fetch_userinfo": True,
-                        # Addresses in these domains count as verified even when the
-                        # provider sends no email_verified claim (Entra ID sends none).
-                        "verified_email": OIDC_TRUSTED_EMAIL_DOMAINS or False,
-                    },
-                }
-            ]
-            if SIGNIN_OIDC
-            else []
-        ),
-    }
-}
+SOCIALACCOUNT_PROVIDERS = (
+    openid_connect_settings(
+        server_url=OIDC_SERVER_URL,
+        client_id=OIDC_CLIENT_ID,
+        secret=OIDC_CLIENT_SECRET,
+        name=OIDC_NAME,
+        trusted_domains=OIDC_TRUSTED_EMAIL_DOMAINS,
+    )
+    if SIGNIN_OIDC
+    else {"openid_connect": {"APPS": []}}
+)
 
 # Behind a reverse proxy every request comes from the proxy: the client is the
 # address the Nth proxy from the right put in X-Forwarded-For. allauth's sign-in
@@ -377,7 +365,8 @@ CONTENT_SECURITY_POLICY = {
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
         "connect-src": [SELF],
-        "form-action": [SELF],
+        # The organisation sign-in button posts, then redirects to the provider.
+        "form-action": [SELF, origin(OIDC_SERVER_URL)] if SIGNIN_OIDC else [SELF],
         "frame-ancestors": [NONE],
         "base-uri": [SELF],
         "object-src": [NONE],
@@ -406,7 +395,7 @@ LOGGING = {
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
             "timestamp": False,
         },
