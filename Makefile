@@ -4,19 +4,29 @@ RUN = $(UV) run --frozen
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run install test lint format worker beat messages compilemessages
+# What running needs, and no more: no test tools, linters or auditors.
+RUN_APP = $(UV) run --frozen --no-dev
 
-install:
+.PHONY: check-uv run install install-app test lint format worker beat messages compilemessages audit
+
+check-uv:
 	@command -v $(UV) >/dev/null || { echo "uv is missing: pip install uv (https://docs.astral.sh/uv/)"; exit 1; }
+
+## the locked dependencies with the development tools (tests, lint, audit)
+install: check-uv
 	$(UV) sync --frozen
+
+## the locked runtime dependencies only (what `make run` and production use)
+install-app: check-uv
+	$(UV) sync --frozen --no-dev --inexact
 
 ## make run: the app at http://127.0.0.1:8000 with demo data (SQLite, mail to var/mail/)
 ## and the periodic jobs (meetings, reminders, outboxes) in a second process, `manage.py clock`.
 ## `make run DEMO=0` starts an empty installation instead (create an administrator first).
 DEMO ?= 1
-run: install
-	$(RUN) python manage.py migrate --no-input
-	@if [ "$(DEMO)" != "0" ] && [ ! -f var/.demo-seeded ]; then $(RUN) python manage.py seed_demo && touch var/.demo-seeded; fi
+run: install-app
+	$(RUN_APP) python manage.py migrate --no-input
+	@if [ "$(DEMO)" != "0" ] && [ ! -f var/.demo-seeded ]; then $(RUN_APP) python manage.py seed_demo && touch var/.demo-seeded; fi
 	@echo ""
 	@echo "  Tvärgrupp runs at http://$(HOST):$(PORT)/"
 	@if [ "$(DEMO)" != "0" ]; then \
@@ -24,18 +34,30 @@ run: install
 	  echo "  Head of HR:       maria.lindqvist@demo.tvargrupp.se / tvargrupp-demo"; \
 	  echo "  Administrator:    admin@demo.tvargrupp.se / tvargrupp-demo"; \
 	else \
-	  echo "  No demo data. The first administrator: uv run python manage.py createsuperuser"; \
+	  echo "  No demo data. The first administrator: uv run python manage.py create_admin you@example.se"; \
 	fi
 	@echo "  Sign-in codes and all other e-mail are written to var/mail/"
 	@echo "  Periodic jobs run in the background (manage.py clock); they stop with the server."
 	@echo ""
-	@$(RUN) python manage.py clock --while-pid $$$$ & clock=$$!; \
+	@$(RUN_APP) python manage.py clock --while-pid $$$$ & clock=$$!; \
 	  trap 'kill $$clock 2>/dev/null' EXIT INT TERM; \
-	  $(RUN) python manage.py runserver $(HOST):$(PORT)
+	  $(RUN_APP) python manage.py runserver $(HOST):$(PORT)
 
 ## make test: the whole suite on PostgreSQL, Redis, a Celery worker, SMTP and Chromium
-test: install
+test: install tests/oidc/node_modules
 	$(RUN) pytest
+
+# The OpenID Connect provider the sign-in tests run (npm, into a git-ignored folder).
+tests/oidc/node_modules: tests/oidc/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix tests/oidc --no-audit --no-fund --loglevel error; \
+	else echo "npm is missing: the organisation sign-in tests will be skipped"; fi
+
+## make audit: known vulnerabilities in the locked dependencies (pip-audit) and bandit over the code
+audit: install
+	@mkdir -p var
+	$(UV) export --frozen --no-dev --no-emit-project --format requirements-txt --output-file var/audit-requirements.txt --quiet
+	$(RUN) python scripts/audit.py var/audit-requirements.txt
+	$(RUN) bandit --configfile pyproject.toml --quiet --recursive accounts board demo groups meetings summaries topics tvargrupp gunicorn.conf.py manage.py
 
 ## make lint: ruff, formatting, missing migrations, translation files
 lint: install
@@ -50,12 +72,12 @@ format: install
 	$(RUN) ruff format .
 
 ## make worker: a Celery worker for production-like setups (needs REDIS_URL)
-worker: install
-	$(RUN) celery -A tvargrupp worker --queues default,mail,pdf --loglevel INFO
+worker: install-app
+	$(RUN_APP) celery -A tvargrupp worker --queues default,mail,pdf --loglevel INFO
 
 ## make beat: the Celery clock (schedules, invitations, reminders, sweeper); needs REDIS_URL
-beat: install
-	$(RUN) celery -A tvargrupp beat --loglevel INFO --schedule var/celerybeat-schedule
+beat: install-app
+	$(RUN_APP) celery -A tvargrupp beat --loglevel INFO --schedule var/celerybeat-schedule
 
 ## make messages: extract strings into locale/sv and compile the catalogue
 messages: install

@@ -49,7 +49,8 @@ SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(f"SECRET_KEY must be set when DEBUG is off. {_GENERATE_KEY}")
-    SECRET_KEY = "local-development-only-not-secret"  # noqa: S105
+    # Only with DEBUG on (zero-setup local mode); production refuses to start without one.
+    SECRET_KEY = "local-development-only-not-secret"  # noqa: S105 # nosec B105
 elif not DEBUG and len(SECRET_KEY) < 50:
     raise ImproperlyConfigured(
         f"SECRET_KEY must be at least 50 characters long (it has {len(SECRET_KEY)}). "

@@ -27,7 +27,8 @@ from topics.models import (
     TopicStatus,
 )
 
-DEMO_PASSWORD = "tvargrupp-demo"  # noqa: S105 - documented demo login
+# The documented demo login of `make run` (README); never used in production.
+DEMO_PASSWORD = "tvargrupp-demo"  # noqa: S105 # nosec B105
 DOMAIN = "demo.tvargrupp.se"
 ZONE = ZoneInfo("Europe/Stockholm")
 PAST_CODE = "demoforra"
