@@ -146,6 +146,7 @@ MATRIX = [
         {
             "anonymous": LOGIN,
             "outsider": 403,
+            "guest": 403,
             "participant": 403,
             "head": 403,
             "moderator": 403,

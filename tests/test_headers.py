@@ -17,9 +17,9 @@ def test_every_page_forbids_browser_features_it_never_uses(client):
 def test_signed_in_pages_are_private_and_never_stored(client, world):
     client.force_login(world.head)
     for url in (
-        reverse("groups:home"),
-        reverse("groups:group_detail", args=[world.group.code]),
-        reverse("meetings:meeting_detail", args=[world.meeting.code]),
+        reverse("meetings:home"),
+        reverse("meetings:group_detail", args=[world.group.code]),
+        reverse("topics:meeting_detail", args=[world.meeting.code]),
         reverse("accounts:profile"),
     ):
         cache_control = client.get(url).headers["Cache-Control"]
