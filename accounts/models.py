@@ -6,6 +6,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tvargrupp.models import new_code
+
 
 class Language(models.TextChoices):
     SWEDISH = "sv", _("Swedish")
@@ -41,6 +43,7 @@ def new_calendar_token() -> str:
 class User(AbstractBaseUser, PermissionsMixin):
     """A person. The e-mail address is the login; most people never set a password."""
 
+    code = models.CharField(_("code"), max_length=16, unique=True, default=new_code, editable=False)
     email = models.EmailField(_("e-mail address"), max_length=254, unique=True)
     full_name = models.CharField(_("full name"), max_length=150, blank=True)
     language = models.CharField(

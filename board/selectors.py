@@ -109,7 +109,7 @@ def board_page(*, meeting: Meeting, user: User, now: datetime) -> BoardPage:
         )
     waiting = [t for t in topics if t.status == TopicStatus.SUBMITTED]
     can_moderate = meeting.role >= Role.MODERATOR
-    departments = list(meeting.group.departments.order_by("position", "name"))
+    departments = list(meeting.group.departments.active().order_by("position", "name"))
     people = list(meeting_people(meeting=meeting)) if can_moderate else []
     return BoardPage(
         meeting=meeting,

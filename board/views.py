@@ -59,7 +59,7 @@ def _render(request, meeting, view: str, *, errors=(), status=200):
     if view != "board" and request.method == "GET" and request.GET.get("fragment") == "live":
         return _shared_fragment(request, meeting, view)
     page = board_page(meeting=meeting, user=request.user, now=timezone.now())
-    departments = meeting.group.departments.order_by("position", "name")
+    departments = meeting.group.departments.active().order_by("position", "name")
     context = {
         "page": page,
         "view": view,
@@ -136,7 +136,7 @@ def act(request, code: str):
     meeting = meeting_get_for_user(user=request.user, code=code, action=Action.MODERATE)
     action = request.POST.get("action", "")
     topic_code = request.POST.get("topic", "")
-    departments = meeting.group.departments.all()
+    departments = meeting.group.departments.active()
     errors: list[str] = []
     try:
         if action == "start":
@@ -228,13 +228,15 @@ def idea(request, code: str):
     errors: list[str] = []
     try:
         if action == "add":
-            form = IdeaForm(request.POST, departments=meeting.group.departments.all())
+            form = IdeaForm(request.POST, departments=meeting.group.departments.active())
             if form.is_valid():
                 department = form.cleaned_data["department"]
                 if department is None and not moderating:
-                    department = request.user.headed_departments.filter(
-                        group=meeting.group_id
-                    ).first()
+                    department = (
+                        request.user.headed_departments.active()
+                        .filter(group=meeting.group_id)
+                        .first()
+                    )
                 services.contribution_add(
                     meeting=meeting,
                     code=request.POST.get("topic", ""),

@@ -4,8 +4,9 @@ A person's role in a group is the strongest that applies:
 
 - admin: a superuser of the installation, sees and changes everything;
 - moderator: listed among the group's moderators;
-- head: heads one of the group's departments;
-- participant: invited to the group as a participant;
+- head: heads one of the group's active departments;
+- participant: invited to the group as a participant, or heads only archived
+  departments (they keep reading the group's history);
 - outsider: none of these, and sees nothing of the group (404, not 403).
 
 Only the group's own memberships count here: this module sits in `groups` and
@@ -66,11 +67,18 @@ def groups_with_roles(user) -> QuerySet[Group]:
         ),
         user_is_head=Exists(
             Department.heads.through.objects.filter(
-                department__group_id=OuterRef("pk"), user_id=user.pk
+                department__group_id=OuterRef("pk"),
+                department__archived_at__isnull=True,
+                user_id=user.pk,
             )
         ),
         user_is_participant=Exists(
             Group.participants.through.objects.filter(group_id=OuterRef("pk"), user_id=user.pk)
+        )
+        | Exists(
+            Department.heads.through.objects.filter(
+                department__group_id=OuterRef("pk"), user_id=user.pk
+            )
         ),
     )
 

@@ -82,6 +82,12 @@ class BoardColour(models.TextChoices):
     GREY = "grey", _("Grey")
 
 
+class DepartmentQuerySet(models.QuerySet):
+    def active(self) -> "DepartmentQuerySet":
+        """Departments that take part: archived ones keep their history, nothing more."""
+        return self.filter(archived_at__isnull=True)
+
+
 class Department(TimestampedModel):
     group = models.ForeignKey(
         Group, on_delete=models.CASCADE, related_name="departments", verbose_name=_("group")
@@ -101,6 +107,16 @@ class Department(TimestampedModel):
         verbose_name=_("department heads"),
     )
     position = models.PositiveSmallIntegerField(_("position"), default=0)
+    archived_at = models.DateTimeField(
+        _("archived"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "An archived department gets no invitations or post-it links; its history stays."
+        ),
+    )
+
+    objects = DepartmentQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("department")
@@ -119,8 +135,38 @@ class Department(TimestampedModel):
     def __str__(self) -> str:
         return f"{self.name} ({self.short_name})"
 
+    def clean(self) -> None:
+        super().clean()
+        self.name = self.name.strip()
+        self.short_name = self.short_name.strip()
+        if not self.group_id:
+            return
+        others = Department.objects.filter(group_id=self.group_id).exclude(pk=self.pk)
+        errors = {}
+        if self.name and others.filter(name__iexact=self.name).exists():
+            errors["name"] = _("The group already has a department called %(name)s.") % {
+                "name": self.name
+            }
+        if self.short_name and others.filter(short_name__iexact=self.short_name).exists():
+            errors["short_name"] = _(
+                "Another department of the group already has the short name %(short)s."
+            ) % {"short": self.short_name}
+        if errors:
+            raise ValidationError(errors)
 
-class InvitationRole(models.TextChoices):
+    @property
+    def archived(self) -> bool:
+        return self.archived_at is not None
+
+
+class MemberRole(models.TextChoices):
+    """The roles a person holds in a group; an invitation offers one of them.
+
+    Each is stored as membership of its own table (`Group.moderators`,
+    `Department.heads`, `Group.participants`); a new role adds a value here,
+    its table, and its line in `groups.access` and `groups.selectors.group_members`.
+    """
+
     MODERATOR = "moderator", _("Moderator")
     HEAD = "head", _("Department head")
     PARTICIPANT = "participant", _("Participant")
@@ -142,7 +188,7 @@ class Invitation(TimestampedModel):
     )
     email = models.EmailField(_("e-mail address"))
     full_name = models.CharField(_("full name"), max_length=150, blank=True)
-    role = models.CharField(_("role"), max_length=16, choices=InvitationRole.choices)
+    role = models.CharField(_("role"), max_length=16, choices=MemberRole.choices)
     department = models.ForeignKey(
         Department,
         on_delete=models.CASCADE,
@@ -173,6 +219,7 @@ class Invitation(TimestampedModel):
         related_name="+",
         verbose_name=_("accepted by"),
     )
+    revoked_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("invitation")
@@ -181,13 +228,13 @@ class Invitation(TimestampedModel):
         constraints = [
             models.CheckConstraint(
                 condition=(
-                    models.Q(role=InvitationRole.HEAD, department__isnull=False)
-                    | (~models.Q(role=InvitationRole.HEAD) & models.Q(department__isnull=True))
+                    models.Q(role=MemberRole.HEAD, department__isnull=False)
+                    | (~models.Q(role=MemberRole.HEAD) & models.Q(department__isnull=True))
                 ),
                 name="invitation_department_iff_head",
             ),
             models.CheckConstraint(
-                condition=models.Q(role__in=InvitationRole.values), name="invitation_role_known"
+                condition=models.Q(role__in=MemberRole.values), name="invitation_role_known"
             ),
         ]
 
@@ -200,13 +247,23 @@ class Invitation(TimestampedModel):
     def clean(self) -> None:
         super().clean()
         self.email = self.email.strip().lower()
-        if self.role == InvitationRole.HEAD and self.department_id is None:
+        if self.role == MemberRole.HEAD and self.department_id is None:
             raise ValidationError({"department": _("Choose the department this person heads.")})
-        if self.role != InvitationRole.HEAD:
+        if self.role != MemberRole.HEAD:
             self.department = None
         if self.department_id and self.department.group_id != self.group_id:
             raise ValidationError({"department": _("This department belongs to another group.")})
+        if self.department_id and self.department.archived and self.accepted_at is None:
+            raise ValidationError({"department": _("This department is archived.")})
 
     @property
     def is_usable(self) -> bool:
-        return self.accepted_at is None and self.expires_at > timezone.now()
+        return (
+            self.accepted_at is None
+            and self.revoked_at is None
+            and self.expires_at > timezone.now()
+        )
+
+    @property
+    def is_expired(self) -> bool:
+        return self.accepted_at is None and self.expires_at <= timezone.now()

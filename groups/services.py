@@ -1,19 +1,298 @@
+"""Writes for groups: creating and changing a group, its departments, its members and
+their invitations."""
+
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import router, transaction
+from django.db.models.deletion import Collector, ProtectedError
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from groups.models import Department, Group, Invitation, InvitationRole
+from groups.models import (
+    BoardColour,
+    Department,
+    Group,
+    Invitation,
+    MemberRole,
+    invitation_expiry,
+)
+from groups.selectors import invitation_refusal
+from groups.signals import member_removed
 from tvargrupp.mail import header_safe
 
 logger = logging.getLogger(__name__)
+
+
+# --- The group -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone named in a form: an address and, if given, a name."""
+
+    email: str
+    name: str = ""
+
+
+@transaction.atomic
+def group_create(
+    *,
+    by: User,
+    name: str,
+    description: str = "",
+    time_zone: str = "Europe/Stockholm",
+    moderators: list[Person] = (),
+    creator_moderates: bool = True,
+    language: str = settings.LANGUAGE_CODE,
+) -> Group:
+    """A new Tvärgrupp. Only the installation's administrators create groups.
+
+    The creator moderates it unless they say otherwise; everyone else named as a
+    moderator is invited by e-mail (an invitation is also how a person who
+    already has an account learns of the group).
+    """
+    if not (by.is_active and by.is_superuser):
+        raise PermissionDenied
+    others = [p for p in moderators if p.email.strip().lower() != by.email.lower()]
+    creator_moderates = creator_moderates or len(others) < len(moderators)
+    if not creator_moderates and not others:
+        raise ValidationError(
+            {"moderators": _("A group needs a moderator: yourself, or someone you invite.")}
+        )
+    group = Group(name=name.strip(), description=description.strip(), time_zone=time_zone)
+    group.full_clean()
+    group.save()
+    if creator_moderates:
+        group.moderators.add(by)
+    for person in others:
+        invitation_create(
+            group=group,
+            invited_by=by,
+            email=person.email,
+            full_name=person.name,
+            role=MemberRole.MODERATOR,
+            language=language,
+        )
+    return group
+
+
+@transaction.atomic
+def group_update(
+    *, group: Group, name: str, description: str, time_zone: str, allow_read_ahead: bool
+) -> Group:
+    """Rename or re-describe a group. Meetings already planned keep their times."""
+    group.name = name.strip()
+    group.description = description.strip()
+    group.time_zone = time_zone
+    group.allow_read_ahead = allow_read_ahead
+    group.full_clean()
+    group.save()
+    return group
+
+
+# --- Departments -------------------------------------------------------------------
+
+
+def _check_colour(colour: str) -> None:
+    if colour not in BoardColour.values:
+        raise ValidationError({"colour": _("Choose one of the board colours.")})
+
+
+@transaction.atomic
+def department_create(*, group: Group, name: str, short_name: str, colour: str) -> Department:
+    _check_colour(colour)
+    last = group.departments.order_by("-position").values_list("position", flat=True).first()
+    department = Department(
+        group=group,
+        name=name,
+        short_name=short_name,
+        colour=colour,
+        position=0 if last is None else last + 1,
+    )
+    department.full_clean()
+    department.save()
+    return department
+
+
+@transaction.atomic
+def department_update(
+    *, department: Department, name: str, short_name: str, colour: str
+) -> Department:
+    _check_colour(colour)
+    department.name = name
+    department.short_name = short_name
+    department.colour = colour
+    department.full_clean()
+    department.save()
+    return department
+
+
+@transaction.atomic
+def department_reorder(*, group: Group, codes: list[str]) -> list[Department]:
+    """Put the group's active departments in the order of `codes`.
+
+    Codes not given keep their relative order after the named ones; unknown codes
+    are an error (the list was made for another group, or is stale).
+    """
+    departments = list(group.departments.active().select_for_update().order_by("position", "name"))
+    by_code = {d.code: d for d in departments}
+    if len(set(codes)) != len(codes) or any(code not in by_code for code in codes):
+        raise ValidationError(_("The list of departments has changed; reload the page."))
+    ordered = [by_code[code] for code in codes]
+    ordered += [d for d in departments if d.code not in codes]
+    for position, department in enumerate(ordered):
+        if department.position != position:
+            department.position = position
+            department.save(update_fields=["position", "updated_at"])
+    return ordered
+
+
+def department_move(*, department: Department, offset: int) -> list[Department]:
+    """One step up (-1) or down (+1) among the group's active departments."""
+    codes = list(
+        department.group.departments.active()
+        .order_by("position", "name")
+        .values_list("code", flat=True)
+    )
+    index = codes.index(department.code)
+    target = max(0, min(len(codes) - 1, index + offset))
+    codes.insert(target, codes.pop(index))
+    return department_reorder(group=department.group, codes=codes)
+
+
+@transaction.atomic
+def department_archive(*, department: Department, now: datetime | None = None) -> Department:
+    """Archived: no more invitations or post-it links; post-its and history stay."""
+    if department.archived_at is None:
+        department.archived_at = now or timezone.now()
+        department.save(update_fields=["archived_at", "updated_at"])
+        # Invitations to head it that nobody has used would make heads of an archive.
+        department.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True).update(
+            revoked_at=department.archived_at
+        )
+    return department
+
+
+@transaction.atomic
+def department_restore(*, department: Department) -> Department:
+    if department.archived_at is not None:
+        last = (
+            department.group.departments.active()
+            .order_by("-position")
+            .values_list("position", flat=True)
+            .first()
+        )
+        department.archived_at = None
+        department.position = 0 if last is None else last + 1
+        department.full_clean()
+        department.save(update_fields=["archived_at", "position", "updated_at"])
+    return department
+
+
+def department_deletable(*, department: Department) -> bool:
+    """True if deleting would lose no history: no post-it, idea, follow-up or attendance
+    refers to the department (only its heads and unused invitations would go).
+
+    Asked of Django's deletion collector, so `groups` need not know the models above it.
+    """
+    collector = Collector(using=router.db_for_write(Department), origin=department)
+    try:
+        collector.collect([department])
+    except ProtectedError:
+        return False
+    # Rows that would lose their link to the department (SET_NULL), as querysets.
+    return not any(
+        objs.exists() if hasattr(objs, "exists") else bool(objs)
+        for instances_list in collector.field_updates.values()
+        for objs in instances_list
+    )
+
+
+@transaction.atomic
+def department_delete(*, department: Department) -> None:
+    Department.objects.select_for_update().filter(pk=department.pk).first()
+    if not department_deletable(department=department):
+        raise ValidationError(
+            _("%(name)s has post-its or other history and cannot be deleted; archive it instead.")
+            % {"name": department.name}
+        )
+    department.delete()
+
+
+# --- Members ----------------------------------------------------------------------
+
+
+def _moderator_count(group: Group) -> int:
+    return group.moderators.filter(is_active=True).count()
+
+
+def _check_not_last_moderator(group: Group, user: User) -> None:
+    if group.moderators.filter(pk=user.pk).exists() and _moderator_count(group) <= 1:
+        raise ValidationError(
+            _("%(name)s is the group's only moderator. Make someone else a moderator first.")
+            % {"name": user.display_name}
+        )
+
+
+@transaction.atomic
+def member_set_role(
+    *, group: Group, user: User, role: str, departments: list[Department] = ()
+) -> None:
+    """Give a member one role: moderator (who may also head departments), head of the
+    given departments, or participant. Heads move between departments this way."""
+    Group.objects.select_for_update().filter(pk=group.pk).first()
+    departments = list(departments)
+    if role not in MemberRole.values:
+        raise ValidationError({"role": _("Choose a role.")})
+    if any(d.group_id != group.pk for d in departments):
+        raise PermissionDenied
+    if any(d.archived for d in departments):
+        raise ValidationError({"departments": _("An archived department has no heads.")})
+    if role == MemberRole.HEAD and not departments:
+        raise ValidationError({"departments": _("Choose the departments this person heads.")})
+    if role == MemberRole.PARTICIPANT and departments:
+        raise ValidationError(
+            {"departments": _("A participant heads no department; choose the role head.")}
+        )
+    if role != MemberRole.MODERATOR:
+        _check_not_last_moderator(group, user)
+        group.moderators.remove(user)
+    else:
+        group.moderators.add(user)
+    if role == MemberRole.PARTICIPANT:
+        group.participants.add(user)
+    else:
+        group.participants.remove(user)
+    headed = Department.heads.through.objects.filter(user=user, department__group=group)
+    headed.exclude(department__in=departments).delete()
+    for department in departments:
+        department.heads.add(user)
+
+
+@transaction.atomic
+def member_remove(*, group: Group, user: User) -> None:
+    """Take a person out of the group. Their post-its and ideas stay, credited to them;
+    the apps above hear of it (`groups.signals.member_removed`)."""
+    Group.objects.select_for_update().filter(pk=group.pk).first()
+    _check_not_last_moderator(group, user)
+    group.moderators.remove(user)
+    group.participants.remove(user)
+    Department.heads.through.objects.filter(user=user, department__group=group).delete()
+    group.invitations.filter(
+        email__iexact=user.email, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+    member_removed.send(sender=Group, group=group, user=user)
+
+
+# --- Invitations ----------------------------------------------------------------
 
 
 @transaction.atomic
@@ -27,7 +306,12 @@ def invitation_create(
     department: Department | None = None,
     language: str = settings.LANGUAGE_CODE,
 ) -> Invitation:
-    """Record an invitation and send it by e-mail once the transaction commits."""
+    """Record an invitation and send it by e-mail once the transaction commits.
+
+    Refused for a member of the group or someone with an unused invitation."""
+    refusal = invitation_refusal(group=group, email=email)
+    if refusal:
+        raise ValidationError({"email": refusal})
     invitation = Invitation(
         group=group,
         invited_by=invited_by,
@@ -39,17 +323,87 @@ def invitation_create(
     )
     invitation.full_clean()
     invitation.save()
+    _send_after_commit(invitation)
+    return invitation
 
+
+def _send_after_commit(invitation: Invitation) -> None:
     from groups.tasks import invitation_send_task
 
     transaction.on_commit(lambda: invitation_send_task.delay(invitation.pk))
+
+
+@dataclass(frozen=True)
+class InvitationLine:
+    """One person of a pasted list, checked: the line it came from and what it says."""
+
+    number: int
+    email: str
+    name: str = ""
+    department: Department | None = None
+
+
+@transaction.atomic
+def invitations_create_bulk(
+    *,
+    group: Group,
+    invited_by: User,
+    role: str,
+    people: list[InvitationLine],
+    language: str = settings.LANGUAGE_CODE,
+) -> list[Invitation]:
+    """Invite everyone on a checked list, or nobody: one error undoes the whole list."""
+    invitations = []
+    for line in people:
+        try:
+            invitations.append(
+                invitation_create(
+                    group=group,
+                    invited_by=invited_by,
+                    email=line.email,
+                    full_name=line.name,
+                    role=role,
+                    department=line.department if role == MemberRole.HEAD else None,
+                    language=language,
+                )
+            )
+        except ValidationError as error:
+            raise ValidationError(
+                _("Line %(number)s: %(error)s")
+                % {"number": line.number, "error": " ".join(error.messages)}
+            ) from error
+    return invitations
+
+
+@transaction.atomic
+def invitation_resend(*, invitation: Invitation) -> Invitation:
+    """Send a pending (or expired) invitation again, valid for another two weeks."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.accepted_at is not None or invitation.revoked_at is not None:
+        raise ValidationError(_("This invitation has been used or withdrawn."))
+    invitation.expires_at = invitation_expiry()
+    invitation.sent_at = None
+    invitation.save(update_fields=["expires_at", "sent_at", "updated_at"])
+    _send_after_commit(invitation)
+    return invitation
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation) -> Invitation:
+    """Withdraw an invitation: its link stops working."""
+    updated = Invitation.objects.filter(
+        pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+    invitation.refresh_from_db()
+    if not updated:
+        raise ValidationError(_("This invitation has been used or withdrawn already."))
     return invitation
 
 
 def invitation_send(*, invitation: Invitation) -> bool:
-    """Send the invitation e-mail unless it has been sent or used. True if sent now."""
+    """Send the invitation e-mail unless it has been sent, used or withdrawn. True if sent now."""
     claimed = Invitation.objects.filter(
-        pk=invitation.pk, sent_at__isnull=True, accepted_at__isnull=True
+        pk=invitation.pk, sent_at__isnull=True, accepted_at__isnull=True, revoked_at__isnull=True
     ).update(sent_at=timezone.now())
     if not claimed:
         return False
@@ -109,9 +463,9 @@ def invitation_accept(*, key: str, full_name: str) -> User:
         user=user, email=user.email, defaults={"verified": True, "primary": True}
     )
 
-    if invitation.role == InvitationRole.MODERATOR:
+    if invitation.role == MemberRole.MODERATOR:
         invitation.group.moderators.add(user)
-    elif invitation.role == InvitationRole.HEAD:
+    elif invitation.role == MemberRole.HEAD and not invitation.department.archived:
         invitation.department.heads.add(user)
     else:
         invitation.group.participants.add(user)

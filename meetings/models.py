@@ -228,13 +228,20 @@ class Meeting(TimestampedModel):
 
 
 class AttendanceStatus(models.TextChoices):
-    INVITED = "invited", _("Invited")
-    ACCEPTED = "accepted", _("Accepted")
-    DECLINED = "declined", _("Declined")
-    ATTENDED = "attended", _("Attended")
+    """A person's answer to the invitation. Who came is `Attendance.present`."""
+
+    INVITED = "invited", _("No answer")
+    ACCEPTED = "accepted", _("Coming")
+    DECLINED = "declined", _("Not coming")
 
 
 class Attendance(TimestampedModel):
+    """One person and one meeting: their answer before it, whether they came.
+
+    `response_version` rises with every answer; the answer links in an e-mail
+    carry the version they were made for, so a link works once.
+    """
+
     meeting = models.ForeignKey(
         Meeting, on_delete=models.CASCADE, related_name="attendances", verbose_name=_("meeting")
     )
@@ -253,11 +260,15 @@ class Attendance(TimestampedModel):
         verbose_name=_("department"),
     )
     status = models.CharField(
-        _("status"),
+        _("answer"),
         max_length=16,
         choices=AttendanceStatus.choices,
         default=AttendanceStatus.INVITED,
     )
+    responded_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    response_version = models.PositiveIntegerField(_("answer revision"), default=0)
+    present = models.BooleanField(_("present"), default=False)
+    marked_at = models.DateTimeField(_("attendance taken"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("attendance")

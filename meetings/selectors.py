@@ -52,7 +52,11 @@ def group_list_for_user(*, user: User) -> QuerySet[Group]:
     """The groups on a person's home page, with their coming meetings."""
     return (
         groups_visible_to(user)
-        .annotate(department_count=Count("departments", distinct=True))
+        .annotate(
+            department_count=Count(
+                "departments", filter=Q(departments__archived_at__isnull=True), distinct=True
+            )
+        )
         .prefetch_related(upcoming_meetings_prefetch())
         .order_by("name")
     )
@@ -68,6 +72,7 @@ class GroupPage:
     invitations: list[Invitation]
     can_moderate: bool
     schedule: Schedule | None
+    archived_count: int
 
 
 def group_page(*, group: Group) -> GroupPage:
@@ -84,6 +89,7 @@ def group_page(*, group: Group) -> GroupPage:
         invitations=invitations_pending(group=group) if can_moderate else [],
         can_moderate=can_moderate,
         schedule=Schedule.objects.filter(group=group).first(),
+        archived_count=group.departments.filter(archived_at__isnull=False).count(),
     )
 
 

@@ -189,7 +189,8 @@ def meeting_open(*, meeting: Meeting) -> bool:
     group = meeting.group
     invitees: dict[int, Department | None] = {}
     active = User.objects.filter(is_active=True)
-    for department in group.departments.prefetch_related(Prefetch("heads", queryset=active)):
+    departments = group.departments.active().prefetch_related(Prefetch("heads", queryset=active))
+    for department in departments:
         for head in department.heads.all():
             invitees.setdefault(head.pk, department)
     for user_id in group.participants.filter(is_active=True).values_list("pk", flat=True):
@@ -202,6 +203,16 @@ def meeting_open(*, meeting: Meeting) -> bool:
         )
     _notify_attendees(meeting, NoticeKind.INVITATION)
     return True
+
+
+@transaction.atomic
+def attendances_withdraw(*, group: Group, user: User) -> int:
+    """A person has left the group: take them off its meetings not yet held, with the
+    e-mail still waiting for them. Meetings held keep their attendance (history)."""
+    upcoming = Meeting.objects.filter(group=group, status__in=ACTIVE_STATUSES)
+    Notice.objects.filter(meeting__in=upcoming, user=user, status=NoticeStatus.PENDING).delete()
+    deleted, _by_model = Attendance.objects.filter(meeting__in=upcoming, user=user).delete()
+    return deleted
 
 
 def meetings_open_due(*, now: datetime) -> int:
@@ -298,7 +309,7 @@ def notice_message(notice: Notice) -> EmailMultiAlternatives:
     meeting, user = notice.meeting, notice.user
     zone = meeting.group.time_zone
     writes_postits = Department.heads.through.objects.filter(
-        user_id=user.pk, department__group_id=meeting.group_id
+        user_id=user.pk, department__group_id=meeting.group_id, department__archived_at__isnull=True
     ).exists()
     context = {
         "notice": notice,

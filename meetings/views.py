@@ -9,8 +9,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
 from groups.access import Action
-from groups.forms import InvitationForm
-from groups.selectors import group_get_for_user
+from groups.selectors import administrators, group_get_for_user
 from meetings.calendar import feed_ics
 from meetings.forms import MeetingForm, ScheduleForm
 from meetings.models import Schedule
@@ -26,14 +25,19 @@ from meetings.services import meeting_cancel, meeting_create, meeting_update, sc
 @login_required
 def home(request):
     groups = list(group_list_for_user(user=request.user))
-    return render(request, "meetings/home.html", {"groups": groups})
+    context = {
+        "groups": groups,
+        "can_create": request.user.is_superuser,
+        # Whom to ask, for a person who belongs to no group yet.
+        "administrators": [] if groups or request.user.is_superuser else administrators(),
+    }
+    return render(request, "meetings/home.html", context)
 
 
 @login_required
 def group_detail(request, code: str):
     group = group_get_for_user(user=request.user, code=code)
-    context = {"page": group_page(group=group), "invite_form": InvitationForm(group=group)}
-    return render(request, "meetings/group_detail.html", context)
+    return render(request, "meetings/group_detail.html", {"page": group_page(group=group)})
 
 
 @login_required

@@ -7,7 +7,7 @@ signed in, so a missing check would show them this group's data.
 import pytest
 from django.urls import reverse
 
-from groups.models import Invitation
+from groups.models import Group, Invitation
 from meetings.models import Schedule
 from tests.factories import AttendanceFactory, MeetingFactory, TopicFactory, UserFactory
 from topics.models import Topic
@@ -61,18 +61,27 @@ MATRIX = [
         },
     ),
     (
-        "invitation_create",
-        "post",
-        {
-            "anonymous": LOGIN,
-            "outsider": 404,
-            "guest": 404,
-            "participant": 403,
-            "head": 403,
-            "moderator": 302,
-            "admin": 302,
-        },
+        "group_create",
+        "get",
+        {**{role: 403 for role in ROLES}, "anonymous": LOGIN, "admin": 200},
     ),
+    (
+        "group_create",
+        "post",
+        {**{role: 403 for role in ROLES}, "anonymous": LOGIN, "admin": 302},
+    ),
+    ("settings", "get", MODERATORS_ONLY),
+    ("settings", "post", MODERATORS_WRITE),
+    ("department_edit", "get", MODERATORS_ONLY),
+    ("department_edit", "post", MODERATORS_WRITE),
+    ("department_delete", "get", MODERATORS_ONLY),
+    ("department_delete", "post", MODERATORS_WRITE),
+    ("members", "get", MODERATORS_ONLY),
+    ("members", "post", MODERATORS_WRITE),
+    ("member_edit", "get", MODERATORS_ONLY),
+    ("member_edit", "post", MODERATORS_WRITE),
+    ("member_remove", "get", MODERATORS_ONLY),
+    ("member_remove", "post", MODERATORS_WRITE),
     (
         "meeting_detail",
         "get",
@@ -168,7 +177,21 @@ def _url(name, world):
     return {
         "home": reverse("meetings:home"),
         "group_detail": reverse("meetings:group_detail", args=[world.group.code]),
-        "invitation_create": reverse("groups:invitation_create", args=[world.group.code]),
+        "group_create": reverse("groups:group_create"),
+        "settings": reverse("groups:settings", args=[world.group.code]),
+        "department_edit": reverse(
+            "groups:department_edit", args=[world.group.code, world.hr.code]
+        ),
+        "department_delete": reverse(
+            "groups:department_delete", args=[world.group.code, world.hr.code]
+        ),
+        "members": reverse("groups:members", args=[world.group.code]),
+        "member_edit": reverse(
+            "groups:member_edit", args=[world.group.code, world.participant.code]
+        ),
+        "member_remove": reverse(
+            "groups:member_remove", args=[world.group.code, world.participant.code]
+        ),
         "meeting_detail": reverse("topics:meeting_detail", args=[world.meeting.code]),
         "profile": reverse("accounts:profile"),
         "admin": reverse("admin:index"),
@@ -188,7 +211,28 @@ def _url(name, world):
 
 def _data(name, world):
     return {
-        "invitation_create": {"email": "ny@example.se", "role": "participant", "language": "sv"},
+        "group_create": {
+            "name": "Ny grupp",
+            "time_zone": "Europe/Stockholm",
+            "creator_moderates": "on",
+        },
+        "settings": {
+            "action": "group",
+            "group-name": "Omdöpt grupp",
+            "group-time_zone": "Europe/Stockholm",
+        },
+        "department_edit": {
+            "department-name": "Omdöpt avdelning",
+            "department-short_name": "OMD",
+            "department-colour": "green",
+        },
+        "members": {
+            "action": "invite_list",
+            "list-people": "Ny Person <ny@example.se>",
+            "list-role": "participant",
+            "list-language": "sv",
+        },
+        "member_edit": {"role": "head", "departments": [world.hr.code]},
         "profile": {"full_name": "Nytt Namn", "language": "sv"},
         "schedule_edit": {
             "rule": "nth_weekday",
@@ -228,6 +272,15 @@ def test_access(client, world, name, method, role, expected):
         assert "Hemlig utmaning" not in response.content.decode()
         assert world.group.name not in response.content.decode()
         assert not Invitation.objects.filter(email="ny@example.se").exists()
+        assert not Group.objects.filter(name="Ny grupp").exists()
+        world.group.refresh_from_db()
+        assert world.group.name == "Tvärgrupp IT"
+        assert list(world.group.departments.order_by("name").values_list("name", flat=True)) == [
+            "HR",
+            "IT",
+        ]
+        assert world.group.participants.filter(pk=world.participant.pk).exists()
+        assert not world.hr.heads.filter(pk=world.participant.pk).exists()
         assert not Schedule.objects.exists()
         assert not Topic.objects.filter(title="Ny lapp").exists()
         world.meeting.refresh_from_db()

@@ -138,7 +138,7 @@ def test_home_shows_empty_state_to_someone_without_groups(client, db):
 
     client.force_login(UserFactory(full_name="Ny Person"))
     content = client.get(reverse("meetings:home")).content.decode()
-    assert "Du är inte med i någon grupp ännu." in content
+    assert "Du är inte med i någon grupp än" in content
 
 
 MODERATOR_PAGES = {

@@ -6,7 +6,7 @@ import pytest
 from django.core.mail import send_mail
 from django.db import transaction
 
-from groups.models import Invitation, InvitationRole
+from groups.models import Invitation, MemberRole
 from groups.services import invitation_create
 from tests.conftest import header, html_body, text_body
 from tests.factories import DepartmentFactory, GroupFactory, UserFactory
@@ -25,7 +25,7 @@ def test_worker_sends_invitation_enqueued_by_service_after_commit(celery_worker,
             group=group,
             invited_by=moderator,
             email="Johan.Ek@Example.se",
-            role=InvitationRole.HEAD,
+            role=MemberRole.HEAD,
             department=department,
             language="sv",
         )

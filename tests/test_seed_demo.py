@@ -34,5 +34,9 @@ def test_seed_demo_tells_the_emergency_ward_story(db):
     assert any("inom 5 %" in c.text for c in hr.contributions.all())
     assert hr.links_in.get().from_topic.department.name == "Kommunikation"
     assert hr.follow_ups.filter(status="open").exists()
-    assert past.summary.deliveries.filter(status="sent").count() == past.attendances.count() == 7
+    assert past.summary.deliveries.filter(status="sent").count() == past.attendances.count() == 8
+    # Everyone came but the head of Sälj, who had said so.
+    assert list(
+        past.attendances.filter(present=False).values_list("user__full_name", "status")
+    ) == [("Erik Berg", "declined")]
     assert upcoming.topics.filter(status="submitted").count() == 1

@@ -3,7 +3,8 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, Q
 from django.http import Http404
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from groups.access import Role
@@ -122,7 +123,7 @@ def meeting_page(*, meeting: Meeting, user: User | None) -> MeetingPage:
         and meeting.status == MeetingStatus.OPEN
         and (
             meeting.role >= Role.MODERATOR
-            or user.headed_departments.filter(group=meeting.group_id).exists()
+            or user.headed_departments.active().filter(group=meeting.group_id).exists()
         ),
         topics_hidden=not readable,
     )
@@ -146,7 +147,7 @@ class PostitPage:
 
 def writable_departments(*, user: User, meeting: Meeting) -> tuple[list[Department], bool]:
     """Departments the person may write post-its for, and whether on someone's behalf."""
-    departments = meeting.group.departments.order_by("position", "name")
+    departments = meeting.group.departments.active().order_by("position", "name")
     if meeting.role >= Role.MODERATOR:
         return list(departments), True
     headed = list(departments.filter(heads=user))
@@ -214,7 +215,7 @@ class IntakeRow:
 
 def intake_rows(*, meeting: Meeting) -> list[IntakeRow]:
     """Per department: submitted post-its and drafts (times only; drafts stay private)."""
-    departments = list(meeting.group.departments.prefetch_related("heads"))
+    departments = list(meeting.group.departments.active().prefetch_related("heads"))
     topics = Topic.objects.filter(meeting=meeting, status__in=COUNTED_STATUSES).select_related(
         "author", "entered_by"
     )
@@ -225,3 +226,31 @@ def intake_rows(*, meeting: Meeting) -> list[IntakeRow]:
             continue
         (row.submitted if topic.status == TopicStatus.SUBMITTED else row.drafts).append(topic)
     return list(rows.values())
+
+
+def drafts_left_behind(*, group, user: User) -> list[str]:
+    """What a moderator should know before removing `user`: their unsubmitted drafts
+    for meetings still ahead, which stay with the department."""
+    drafts = (
+        Topic.objects.filter(
+            meeting__group=group,
+            meeting__status__in=[MeetingStatus.PLANNED, MeetingStatus.OPEN],
+            author=user,
+            status=TopicStatus.DRAFT,
+        )
+        .select_related("meeting", "department")
+        .order_by("meeting__starts_at")
+    )
+    return [
+        _(
+            "The draft post-it “%(title)s” for the meeting on %(date)s is not submitted. "
+            "It stays with %(department)s, where another head or a moderator can finish "
+            "and submit it."
+        )
+        % {
+            "title": draft.title or _("(no title)"),
+            "date": formats.date_format(timezone.localtime(draft.meeting.starts_at), "DATE_FORMAT"),
+            "department": draft.department.name,
+        }
+        for draft in drafts
+    ]

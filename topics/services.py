@@ -186,8 +186,10 @@ def _heads_without_submission(
     submitted = Topic.objects.filter(
         meeting=meeting, department=OuterRef("pk"), status__in=VISIBLE_TOPIC_STATUSES
     )
-    departments = meeting.group.departments.annotate(has_topic=Exists(submitted)).filter(
-        has_topic=False
+    departments = (
+        meeting.group.departments.active()
+        .annotate(has_topic=Exists(submitted))
+        .filter(has_topic=False)
     )
     if department is not None:
         departments = departments.filter(pk=department.pk)

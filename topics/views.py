@@ -45,7 +45,7 @@ def intake(request, code: str):
     reopen_form = ReopenForm(request.POST or None)
     if request.method == "POST":
         action = request.POST.get("action")
-        departments = {d.code: d for d in meeting.group.departments.all()}
+        departments = {d.code: d for d in meeting.group.departments.active()}
         department = departments.get(request.POST.get("department", ""))
         try:
             if action == "open":

@@ -4,21 +4,25 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from groups.models import Invitation, InvitationRole
+from groups.models import Invitation, MemberRole
 from groups.services import invitation_accept, invitation_create, invitation_send
 from tests.conftest import header, html_body, text_body
 
 
 def _post(client, world, **data):
+    """The members page's form for one person (its fields carry the prefix `invite-`)."""
     payload = {"email": "ny@example.se", "full_name": "", "role": "participant", "language": "sv"}
     payload.update(data)
-    return client.post(reverse("groups:invitation_create", args=[world.group.code]), payload)
+    payload = {f"invite-{name}": value for name, value in payload.items()}
+    return client.post(
+        reverse("groups:members", args=[world.group.code]), {"action": "invite", **payload}
+    )
 
 
 def test_moderator_invites_a_department_head(client, world):
     client.force_login(world.moderator)
     response = _post(
-        client, world, email="Johan.Ek@Example.se", role="head", department=world.hr.pk
+        client, world, email="Johan.Ek@Example.se", role="head", department=world.hr.code
     )
     assert response.status_code == 302
     invitation = Invitation.objects.get()
@@ -60,7 +64,7 @@ def test_invitation_form_bad_input_shows_field_error_and_keeps_input(
     data = {"full_name": "Åsa Öberg 🎉 <script>alert(1)</script>", **data}
     response = _post(client, world, **data)
     assert response.status_code == 400
-    assert response.context["form"].errors[field] == [error]
+    assert response.context["invite_form"].errors[field] == [error]
     content = response.content.decode()
     if field != "full_name":
         assert 'value="Åsa Öberg 🎉 &lt;script&gt;alert(1)&lt;/script&gt;"' in content
@@ -73,23 +77,26 @@ def test_department_of_another_group_is_refused(client, world):
 
     foreign = DepartmentFactory(group=world.other_group)
     client.force_login(world.moderator)
-    response = _post(client, world, role="head", department=foreign.pk)
+    response = _post(client, world, role="head", department=foreign.code)
     assert response.status_code == 400
-    assert "department" in response.context["form"].errors
+    assert "department" in response.context["invite_form"].errors
     assert not Invitation.objects.exists()
 
 
-def test_a_new_invitation_is_listed_on_the_group_page(client, world):
+def test_a_new_invitation_is_listed_on_the_members_page(client, world):
     client.force_login(world.moderator)
-    response = client.post(
-        reverse("groups:invitation_create", args=[world.group.code]),
-        {"email": "ny@example.se", "role": "moderator", "language": "en"},
-        follow=True,
-    )
+    _post(client, world, email="ny@example.se", role="moderator", language="en")
+    response = client.get(reverse("groups:members", args=[world.group.code]))
     assert response.status_code == 200
+    [invitation] = response.context["page"].invitations
+    assert (invitation.email, invitation.role, invitation.language) == (
+        "ny@example.se",
+        "moderator",
+        "en",
+    )
     content = response.content.decode()
-    assert "ny@example.se · Moderator" in content
     assert "En inbjudan är på väg till ny@example.se." in content
+    assert 'id="invitation-' in content
 
 
 def test_invitation_email_in_the_invitees_language(world, mailbox):
@@ -97,7 +104,7 @@ def test_invitation_email_in_the_invitees_language(world, mailbox):
         group=world.group,
         invited_by=world.moderator,
         email="new@example.com",
-        role=InvitationRole.PARTICIPANT,
+        role=MemberRole.PARTICIPANT,
         full_name="New\nPerson",
         language="en",
     )
@@ -116,7 +123,7 @@ def test_names_with_line_breaks_never_reach_a_header(world, mailbox):
         group=world.group,
         invited_by=world.moderator,
         email="x@example.com",
-        role=InvitationRole.PARTICIPANT,
+        role=MemberRole.PARTICIPANT,
     )
     invitation_send(invitation=invitation)
     [message] = mailbox.wait_for(1)
@@ -131,7 +138,7 @@ def test_accepting_creates_the_person_signs_them_in_and_gives_the_role(client, w
         group=world.group,
         invited_by=world.moderator,
         email="johan@example.se",
-        role=InvitationRole.HEAD,
+        role=MemberRole.HEAD,
         department=world.it,
         language="en",
     )
@@ -158,7 +165,7 @@ def test_accept_form_bad_input(client, world, name, error):
         group=world.group,
         invited_by=world.moderator,
         email="johan@example.se",
-        role=InvitationRole.PARTICIPANT,
+        role=MemberRole.PARTICIPANT,
         language="en",
     )
     client.cookies["tvargrupp_language"] = "en"
@@ -175,7 +182,7 @@ def test_accept_keeps_html_and_emoji_as_text(client, world):
         group=world.group,
         invited_by=world.moderator,
         email="johan@example.se",
-        role=InvitationRole.PARTICIPANT,
+        role=MemberRole.PARTICIPANT,
     )
     client.post(
         reverse("groups:invitation_accept", args=[invitation.key]), {"full_name": "<b>Jöhan</b> 🚀"}
@@ -190,7 +197,7 @@ def test_existing_person_accepting_keeps_their_account(world):
         group=world.group,
         invited_by=world.moderator,
         email="OUTSIDER@example.se",
-        role=InvitationRole.MODERATOR,
+        role=MemberRole.MODERATOR,
     )
     user = invitation_accept(key=invitation.key, full_name="")
     assert user == world.outsider
@@ -203,7 +210,7 @@ def test_expired_invitation_is_refused(client, world):
         group=world.group,
         invited_by=world.moderator,
         email="late@example.se",
-        role=InvitationRole.PARTICIPANT,
+        role=MemberRole.PARTICIPANT,
     )
     Invitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now())
     with pytest.raises(ValidationError):

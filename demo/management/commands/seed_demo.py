@@ -255,18 +255,27 @@ class Command(BaseCommand):
             )
         return meeting
 
-    def _attendances(self, meeting, users, departments, status):
-        for name, _short, _colour, head in DEPARTMENTS:
+    def _attendances(self, meeting, users, departments, answers, present=()):
+        """Everyone invited, with the answers given (`answers`: person → status) and,
+        for a held meeting, who was marked present."""
+        invited = [(head, departments[name]) for name, _short, _colour, head in DEPARTMENTS]
+        invited += [("omar.haddad", departments["Kommunikation"]), ("karin.aberg", None)]
+        for person, department in invited:
+            status = answers.get(person, AttendanceStatus.INVITED)
             Attendance.objects.get_or_create(
                 meeting=meeting,
-                user=users[head],
-                defaults={"department": departments[name], "status": status},
+                user=users[person],
+                defaults={
+                    "department": department,
+                    "status": status,
+                    "responded_at": None
+                    if status == AttendanceStatus.INVITED
+                    else meeting.submission_deadline,
+                    "response_version": 0 if status == AttendanceStatus.INVITED else 1,
+                    "present": person in present,
+                    "marked_at": meeting.starts_at if present else None,
+                },
             )
-        Attendance.objects.get_or_create(
-            meeting=meeting,
-            user=users["omar.haddad"],
-            defaults={"department": departments["Kommunikation"], "status": status},
-        )
 
     def _topic(self, meeting, departments, users, position, spec) -> Topic:
         department, author, title, background, now, goal, obstacle, status = spec
@@ -288,7 +297,10 @@ class Command(BaseCommand):
         return topic
 
     def _past_meeting_content(self, meeting, users, departments):
-        self._attendances(meeting, users, departments, AttendanceStatus.ATTENDED)
+        came = [p for p, _name, _language in PEOPLE if p != "erik.berg"]
+        answers = {person: AttendanceStatus.ACCEPTED for person in came}
+        answers["erik.berg"] = AttendanceStatus.DECLINED
+        self._attendances(meeting, users, departments, answers, present=came)
         topics = {
             spec[2]: self._topic(meeting, departments, users, position, spec)
             for position, spec in enumerate(PAST_TOPICS)
@@ -370,7 +382,12 @@ class Command(BaseCommand):
             )
 
     def _upcoming_meeting_content(self, meeting, users, departments):
-        self._attendances(meeting, users, departments, AttendanceStatus.INVITED)
+        answers = {
+            "maria.lindqvist": AttendanceStatus.ACCEPTED,
+            "aisha.karimi": AttendanceStatus.ACCEPTED,
+            "johan.ek": AttendanceStatus.DECLINED,
+        }
+        self._attendances(meeting, users, departments, answers)
         spec = (
             "Sälj",
             "erik.berg",
