@@ -21,7 +21,7 @@ import pytest
 from allauth.socialaccount.models import SocialAccount
 
 from accounts.models import User
-from groups.models import Invitation, InvitationRole
+from groups.models import Invitation, MemberRole
 from tests.conftest import require_service
 from tests.factories import UserFactory
 from tvargrupp.env import openid_connect_settings, origin
@@ -128,7 +128,7 @@ def test_invited_head_signs_in_through_the_organisation_with_pkce(
     invitation = Invitation.objects.create(
         group=world.group,
         email="maria.lindqvist@example.se",
-        role=InvitationRole.HEAD,
+        role=MemberRole.HEAD,
         department=world.hr,
         invited_by=world.moderator,
     )
@@ -182,7 +182,7 @@ def test_an_unverified_address_is_not_matched_to_its_invitation(
     page, live_server, world, organisation_sign_in
 ):
     Invitation.objects.create(
-        group=world.group, email="johan@example.se", role=InvitationRole.PARTICIPANT
+        group=world.group, email="johan@example.se", role=MemberRole.PARTICIPANT
     )
     _sign_in(page, live_server, "overifierad")
     assert page.get_by_role("heading", level=1).inner_text() == "Ingen har bjudit in dig än"
@@ -196,7 +196,7 @@ def test_a_trusted_domain_counts_as_verified_without_the_claim(
 ):
     """Entra ID sends no email_verified: OIDC_TRUSTED_EMAIL_DOMAINS vouches for its domain."""
     Invitation.objects.create(
-        group=world.group, email="sara@region.example.se", role=InvitationRole.PARTICIPANT
+        group=world.group, email="sara@region.example.se", role=MemberRole.PARTICIPANT
     )
     _sign_in(page, live_server, "entra")
     page.wait_for_url(f"{live_server.url}/")
