@@ -9,7 +9,7 @@ Measures, each with its floor from the same run:
    WeasyPrint) in a warm process, against WeasyPrint rendering the same HTML
    directly; peak memory of a fresh process rendering the 30-post-it PDF;
 2. memory growth over N renders in one process (RSS per render);
-3. N recipients through the real path (delivery rows, Redis, a Celery worker with
+3. N recipients through the real path (outbox rows, Redis, a Celery worker with
    two processes, SMTP to a local sink), against smtplib sending the same
    message N times in a loop over one connection.
 """
@@ -162,8 +162,9 @@ def fan_out(recipients: int):
     import redis
     from django.db import transaction
 
-    from summaries.models import Delivery, DeliveryStatus
-    from summaries.services import delivery_message, summary_render, summary_send
+    from summaries.messages import render_summary
+    from summaries.selectors import summary_messages
+    from summaries.services import summary_render, summary_send
     from tests.factories import UserFactory
 
     redis.Redis.from_url(REDIS_URL).flushdb()
@@ -200,9 +201,9 @@ def fan_out(recipients: int):
         while sink.count < recipients and time.perf_counter() < deadline:
             time.sleep(0.02)
         app_seconds = time.perf_counter() - started
-        sent = Delivery.objects.filter(summary=summary, status=DeliveryStatus.SENT).count()
+        sent = summary_messages(summary=summary).filter(status="sent").count()
         # The floor: the same message, smtplib, one connection, in a loop.
-        message = delivery_message(Delivery.objects.filter(summary=summary).first()).message()
+        message = render_summary(summary_messages(summary=summary).first(), {}).message()
         data = message.as_bytes(linesep="\r\n")  # as Django's SMTP backend sends it
         sink.count = 0
         started = time.perf_counter()

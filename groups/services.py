@@ -8,14 +8,13 @@ from datetime import datetime
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import EmailMultiAlternatives
 from django.db import router, transaction
 from django.db.models.deletion import Collector, ProtectedError
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from groups.messages import INVITATION_KIND
 from groups.models import (
     BoardColour,
     Department,
@@ -26,7 +25,7 @@ from groups.models import (
 )
 from groups.selectors import invitation_refusal
 from groups.signals import member_removed
-from tvargrupp.mail import header_safe
+from outbox.services import Outgoing, messages_queue
 
 logger = logging.getLogger(__name__)
 
@@ -328,9 +327,22 @@ def invitation_create(
 
 
 def _send_after_commit(invitation: Invitation) -> None:
-    from groups.tasks import invitation_send_task
+    """Queue the invitation e-mail in the outbox; it goes once the transaction commits.
 
-    transaction.on_commit(lambda: invitation_send_task.delay(invitation.pk))
+    The key holds the expiry, so a resend (which extends it) is a new message."""
+    messages_queue(
+        outgoing=[
+            Outgoing(
+                kind=INVITATION_KIND,
+                key=f"{INVITATION_KIND}:{invitation.pk}:{invitation.expires_at.isoformat()}",
+                address=invitation.email,
+                name=invitation.full_name,
+                language=invitation.language,
+                about=invitation.group,
+                payload={"invitation": invitation.pk},
+            )
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -398,46 +410,6 @@ def invitation_revoke(*, invitation: Invitation) -> Invitation:
     if not updated:
         raise ValidationError(_("This invitation has been used or withdrawn already."))
     return invitation
-
-
-def invitation_send(*, invitation: Invitation) -> bool:
-    """Send the invitation e-mail unless it has been sent, used or withdrawn. True if sent now."""
-    claimed = Invitation.objects.filter(
-        pk=invitation.pk, sent_at__isnull=True, accepted_at__isnull=True, revoked_at__isnull=True
-    ).update(sent_at=timezone.now())
-    if not claimed:
-        return False
-    try:
-        _invitation_message(invitation).send()
-    except Exception:
-        # Give the claim back so a retry can send it.
-        Invitation.objects.filter(pk=invitation.pk).update(sent_at=None)
-        raise
-    return True
-
-
-def _invitation_message(invitation: Invitation) -> EmailMultiAlternatives:
-    inviter = invitation.invited_by
-    context = {
-        "invitation": invitation,
-        "group": invitation.group,
-        "inviter_name": inviter.display_name if inviter else "",
-        "accept_url": settings.SITE_URL + invitation.get_absolute_url(),
-    }
-    with translation.override(invitation.language):
-        context["role"] = invitation.get_role_display()
-        subject = _("You are invited to %(group)s") % {"group": invitation.group.name}
-        text = render_to_string("groups/email/invitation.txt", context)
-        html = render_to_string("groups/email/invitation.html", context)
-    reply_to = [header_safe(inviter.email)] if inviter else []
-    message = EmailMultiAlternatives(
-        subject=header_safe(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject),
-        body=text,
-        to=[invitation.email],
-        reply_to=reply_to,
-    )
-    message.attach_alternative(html, "text/html")
-    return message
 
 
 @transaction.atomic

@@ -286,59 +286,11 @@ class Attendance(TimestampedModel):
 
 
 class NoticeKind(models.TextChoices):
+    """The e-mails about a meeting; each is an outbox kind (meetings/messages.py)."""
+
     INVITATION = "invitation", _("Invitation")
     UPDATE = "update", _("Changed meeting")
     CANCELLATION = "cancellation", _("Cancelled meeting")
     REMINDER_7 = "reminder_7", _("Reminder a week before the deadline")
     REMINDER_2 = "reminder_2", _("Reminder two days before the deadline")
     NUDGE = "nudge", _("Nudge from the moderator")
-
-
-class NoticeStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    SENT = "sent", _("Sent")
-    FAILED = "failed", _("Failed")
-
-
-class Notice(TimestampedModel):
-    """One e-mail about a meeting to one person: the outbox row that says what to send.
-
-    The unique key (meeting, person, kind, revision) is what makes "never the same
-    reminder twice" hold even when two sweeps run at once.
-    """
-
-    meeting = models.ForeignKey(
-        Meeting, on_delete=models.CASCADE, related_name="notices", verbose_name=_("meeting")
-    )
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
-        related_name="meeting_notices",
-        verbose_name=_("person"),
-    )
-    kind = models.CharField(_("kind"), max_length=16, choices=NoticeKind.choices)
-    sequence = models.PositiveIntegerField(_("calendar revision"), default=0)
-    status = models.CharField(
-        _("status"), max_length=16, choices=NoticeStatus.choices, default=NoticeStatus.PENDING
-    )
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    last_error = models.TextField(_("last error"), blank=True)
-    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("meeting e-mail")
-        verbose_name_plural = _("meeting e-mails")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["meeting", "user", "kind", "sequence"], name="notice_once"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(kind__in=NoticeKind.values), name="notice_kind_known"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(status__in=NoticeStatus.values), name="notice_status_known"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} → {self.user} ({self.get_status_display()})"

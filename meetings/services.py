@@ -1,38 +1,25 @@
-"""Writes for meetings: schedules, opening, moving, cancelling, and meeting e-mail (the outbox)."""
+"""Writes for meetings: schedules, opening, moving, cancelling, and meeting e-mail."""
 
 import logging
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Prefetch
-from django.template.loader import render_to_string
-from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from groups.models import Department, Group
-from meetings.calendar import deadline_ics, meeting_invitation_ics
-from meetings.models import (
-    Attendance,
-    Meeting,
-    MeetingStatus,
-    Notice,
-    NoticeKind,
-    NoticeStatus,
-    Schedule,
-)
-from tvargrupp.mail import header_safe
+from meetings.messages import notice_key, notice_kind_name
+from meetings.models import Attendance, Meeting, MeetingStatus, NoticeKind, Schedule
+from outbox.models import Message, MessageStatus
+from outbox.selectors import messages_about_any
+from outbox.services import Outgoing, messages_queue
 
 logger = logging.getLogger(__name__)
 
 UPCOMING_MEETINGS = 3
-NOTICE_MAX_ATTEMPTS = 8
-NOTICE_STUCK_AFTER = timedelta(minutes=10)
 ACTIVE_STATUSES = [MeetingStatus.PLANNED, MeetingStatus.OPEN]
 
 
@@ -210,7 +197,9 @@ def attendances_withdraw(*, group: Group, user: User) -> int:
     """A person has left the group: take them off its meetings not yet held, with the
     e-mail still waiting for them. Meetings held keep their attendance (history)."""
     upcoming = Meeting.objects.filter(group=group, status__in=ACTIVE_STATUSES)
-    Notice.objects.filter(meeting__in=upcoming, user=user, status=NoticeStatus.PENDING).delete()
+    messages_about_any(upcoming).filter(
+        recipient=user, status=MessageStatus.PENDING, kind__startswith="meetings."
+    ).delete()
     deleted, _by_model = Attendance.objects.filter(meeting__in=upcoming, user=user).delete()
     return deleted
 
@@ -222,144 +211,39 @@ def meetings_open_due(*, now: datetime) -> int:
     return sum(meeting_open(meeting=meeting) for meeting in due.select_related("group"))
 
 
-# --- The outbox ------------------------------------------------------------------
+# --- Meeting e-mail, through the outbox -------------------------------------------
 
 
-def _notify_attendees(meeting: Meeting, kind: str) -> list[Notice]:
+def _notify_attendees(meeting: Meeting, kind: str) -> list[Message]:
     users = [a.user for a in meeting.attendances.select_related("user").exclude(status="declined")]
     return notices_queue(meeting=meeting, users=users, kind=kind, sequence=meeting.sequence)
 
 
-def notices_queue(*, meeting: Meeting, users, kind: str, sequence: int = 0) -> list[Notice]:
-    """Write one notice per person, unless that (meeting, person, kind, sequence) exists;
-    each new one is sent after the transaction commits."""
-    created = []
-    for user in users:
-        notice, is_new = Notice.objects.get_or_create(
-            meeting=meeting, user=user, kind=kind, sequence=sequence
-        )
-        if is_new:
-            created.append(notice)
-    if created:
-        from meetings.tasks import notice_send_task
-
-        ids = [notice.pk for notice in created]
-        transaction.on_commit(lambda: [notice_send_task.delay(pk) for pk in ids])
-    return created
-
-
-def notice_send(*, notice_id: int) -> bool:
-    """Send one pending notice; True if sent now. Safe to call twice, or concurrently."""
-    with transaction.atomic():
-        notice = (
-            Notice.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("meeting__group", "user")
-            .filter(pk=notice_id, status=NoticeStatus.PENDING)
-            .first()
-        )
-        if notice is None:
-            return False
-        notice.attempts += 1
-        try:
-            notice_message(notice).send()
-        except Exception as error:  # recorded, then re-raised for the retry
-            failure = error
-        else:
-            notice.status = NoticeStatus.SENT
-            notice.sent_at = timezone.now()
-            notice.last_error = ""
-            notice.save(update_fields=["status", "sent_at", "attempts", "last_error", "updated_at"])
-            return True
-        notice.last_error = str(failure)[:2000]
-        if notice.attempts >= NOTICE_MAX_ATTEMPTS:
-            notice.status = NoticeStatus.FAILED
-        notice.save(update_fields=["status", "attempts", "last_error", "updated_at"])
-    if notice.status == NoticeStatus.FAILED:
-        logger.warning("Giving up on notice %s: %s", notice_id, failure)
-        return False
-    raise failure
-
-
-def notices_sweep(*, now: datetime) -> int:
-    """Re-enqueue pending notices the broker may have lost."""
-    from meetings.tasks import notice_send_task
-
-    stuck = Notice.objects.filter(
-        status=NoticeStatus.PENDING, updated_at__lt=now - NOTICE_STUCK_AFTER
-    ).values_list("pk", flat=True)
-    ids = list(stuck[:1000])
-    for pk in ids:
-        notice_send_task.delay(pk)
-    return len(ids)
-
-
-SUBJECTS = {
-    NoticeKind.INVITATION: gettext_lazy(
-        "Invitation: %(group)s %(date)s – post-its by %(deadline)s"
-    ),
-    NoticeKind.UPDATE: gettext_lazy("Changed: %(group)s %(date)s"),
-    NoticeKind.CANCELLATION: gettext_lazy("Cancelled: %(group)s %(date)s"),
-    NoticeKind.REMINDER_7: gettext_lazy("Reminder: your post-it for %(group)s %(date)s"),
-    NoticeKind.REMINDER_2: gettext_lazy("Two days left: your post-it for %(group)s %(date)s"),
-    NoticeKind.NUDGE: gettext_lazy("Your post-it for %(group)s %(date)s"),
-}
-
-
-def notice_message(notice: Notice) -> EmailMultiAlternatives:
-    meeting, user = notice.meeting, notice.user
-    zone = meeting.group.time_zone
-    writes_postits = Department.heads.through.objects.filter(
-        user_id=user.pk, department__group_id=meeting.group_id, department__archived_at__isnull=True
-    ).exists()
-    context = {
-        "notice": notice,
-        "meeting": meeting,
-        "user": user,
-        "zone": zone,
-        "meeting_url": settings.SITE_URL + meeting.get_absolute_url(),
-        "form_url": settings.SITE_URL + reverse("topics:postit", args=[meeting.code])
-        if writes_postits
-        else "",
-    }
-    with translation.override(user.language), timezone.override(zone):
-        params = {
-            "group": meeting.group.name,
-            "date": timezone.localtime(meeting.starts_at).strftime("%Y-%m-%d"),
-            "deadline": timezone.localtime(meeting.submission_deadline).strftime("%Y-%m-%d %H:%M"),
-        }
-        subject = str(SUBJECTS[notice.kind]) % params
-        text = render_to_string("meetings/email/notice.txt", context)
-        html = render_to_string("meetings/email/notice.html", context)
-        calendar_files = _calendar_files(notice)
-    message = EmailMultiAlternatives(
-        subject=header_safe(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject),
-        body=text,
-        to=[user.email],
-        reply_to=[m.email for m in meeting.group.moderators.all()[:1]],
+def notices_queue(*, meeting: Meeting, users, kind: str, sequence: int = 0) -> list[Message]:
+    """One outbox message per person, unless that (meeting, person, kind, sequence) was
+    queued before; the outbox sends them after the transaction commits."""
+    return messages_queue(
+        outgoing=[
+            Outgoing(
+                kind=notice_kind_name(kind),
+                key=notice_key(meeting=meeting, user=user, kind=kind, sequence=sequence),
+                address=user.email,
+                name=user.full_name,
+                language=user.language,
+                recipient=user,
+                about=meeting,
+                payload={"meeting": meeting.pk, "sequence": sequence},
+            )
+            for user in users
+        ]
     )
-    message.attach_alternative(html, "text/html")
-    for name, content, method in calendar_files:
-        message.attach(name, content, f"text/calendar; charset=utf-8; method={method}")
-    return message
-
-
-def _calendar_files(notice: Notice) -> list[tuple[str, bytes, str]]:
-    """The meeting as an invitation (or its cancellation), and the deadline event."""
-    if notice.kind not in {NoticeKind.INVITATION, NoticeKind.UPDATE, NoticeKind.CANCELLATION}:
-        return []
-    meeting = notice.meeting
-    cancelled = notice.kind == NoticeKind.CANCELLATION
-    method = "CANCEL" if cancelled else "REQUEST"
-    return [
-        ("mote.ics", meeting_invitation_ics(meeting, attendee=notice.user), method),
-        ("deadline.ics", deadline_ics(meeting), method if cancelled else "PUBLISH"),
-    ]
 
 
 def periodic_tick(*, now: datetime | None = None) -> dict[str, int]:
-    """The meetings' clock work: new meetings from schedules, opening, the notice sweeper.
+    """The meetings' clock work: new meetings from schedules, and opening them.
 
-    Reminders about post-its are the topics app's (`topics.reminders_queue`)."""
+    Reminders about post-its are the topics app's (`topics.reminders_queue`); the
+    outbox has its own clock (`outbox.pump`)."""
     now = now or timezone.now()
     created = 0
     for schedule in Schedule.objects.filter(active=True).select_related("group"):
@@ -367,5 +251,4 @@ def periodic_tick(*, now: datetime | None = None) -> dict[str, int]:
     return {
         "created": created,
         "opened": meetings_open_due(now=now),
-        "swept": notices_sweep(now=now),
     }

@@ -3,9 +3,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
 from groups.access import Action
@@ -20,6 +21,8 @@ from meetings.selectors import (
     meetings_for_feed,
 )
 from meetings.services import meeting_cancel, meeting_create, meeting_update, schedule_save
+from outbox.selectors import messages_about
+from outbox.views import outbox_context, outbox_resend_response, outbox_response
 
 
 @login_required
@@ -139,3 +142,29 @@ def calendar_feed(request, token: str):
     response["Content-Disposition"] = 'inline; filename="tvargrupp.ics"'
     response["Cache-Control"] = "private, max-age=300"
     return response
+
+
+@login_required
+def meeting_outbox(request, code: str):
+    """Every message about the meeting, for its moderators; the list updates itself."""
+    meeting = meeting_get_for_user(user=request.user, code=code, action=Action.MODERATE)
+    url = reverse("meetings:outbox", args=[meeting.code])
+    context = outbox_context(
+        request,
+        messages=messages_about(meeting),
+        url=url,
+        resend_url=reverse("meetings:outbox_resend", args=[meeting.code]),
+    )
+    context["meeting"] = meeting
+    return outbox_response(request, "meetings/outbox.html", context)
+
+
+@login_required
+@require_POST
+def meeting_outbox_resend(request, code: str):
+    meeting = meeting_get_for_user(user=request.user, code=code, action=Action.MODERATE)
+    return outbox_resend_response(
+        request,
+        messages=messages_about(meeting),
+        fallback=reverse("meetings:outbox", args=[meeting.code]),
+    )

@@ -2,12 +2,16 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db.models import QuerySet
 
 from accounts.models import User
 from groups.access import Role
 from meetings.models import AttendanceStatus, Meeting
+from outbox.models import Message
+from summaries.messages import SUMMARY_KIND
 from summaries.models import Summary
 from topics.selectors import MeetingPage, meeting_page
 
@@ -75,3 +79,12 @@ def summary_recipients(*, summary: Summary, include_excluded: bool = False) -> l
     if include_excluded:
         return recipients
     return [r for r in recipients if r.email not in excluded]
+
+
+def summary_messages(*, summary: Summary) -> QuerySet[Message]:
+    """The outbox messages carrying this summary (one per recipient)."""
+    return Message.objects.filter(
+        kind=SUMMARY_KIND,
+        about_type=ContentType.objects.get_for_model(Meeting),
+        about_id=summary.meeting_id,
+    )

@@ -9,6 +9,5 @@ urlpatterns = [
     path("m/<str:code>/summary/", views.review, name="review"),
     path("m/<str:code>/summary/send/", views.send, name="send"),
     path("m/<str:code>/summary/deliveries/", views.deliveries, name="deliveries"),
-    path("m/<str:code>/summary/resend/", views.resend, name="resend"),
     path("m/<str:code>/summary/pdf/", views.pdf, name="pdf"),
 ]

@@ -3,19 +3,20 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseStopPolling
 
 from groups.access import Action, Role
 from meetings.selectors import meeting_get_for_user
+from outbox.views import outbox_context
 from summaries.forms import SummaryForm
-from summaries.models import DeliveryStatus, Summary, SummaryStatus
-from summaries.selectors import summary_document, summary_recipients
+from summaries.messages import SUMMARY_KIND
+from summaries.models import Summary, SummaryStatus
+from summaries.selectors import summary_document, summary_messages, summary_recipients
 from summaries.services import (
-    deliveries_resend,
-    estimated_finish,
     meeting_close,
     summary_request_pdf,
     summary_send,
@@ -54,7 +55,6 @@ def _review_context(request, meeting, summary, form=None, page=None):
     excluded = {e.lower() for e in summary.excluded}
     if form is None:
         form = SummaryForm(instance=summary, topics=page.topics)
-    deliveries = list(summary.deliveries.order_by("status", "email"))
     return {
         "meeting": meeting,
         "summary": summary,
@@ -63,19 +63,25 @@ def _review_context(request, meeting, summary, form=None, page=None):
         "recipients": recipients,
         "excluded": excluded,
         "recipient_count": sum(1 for r in recipients if r.email not in excluded),
-        "deliveries": deliveries,
-        **_delivery_counts(summary, deliveries),
+        **_deliveries_context(request, meeting, summary),
     }
 
 
-def _delivery_counts(summary, deliveries) -> dict:
-    counts = {status: 0 for status in DeliveryStatus.values}
-    for delivery in deliveries:
-        counts[delivery.status] += 1
-    return {
-        "counts": counts,
-        "finish": estimated_finish(summary=summary, pending=counts["pending"], now=timezone.now()),
-    }
+def _deliveries_context(request, meeting, summary) -> dict:
+    """The summary's messages as the outbox lists them; the section itself polls."""
+    if summary.status == SummaryStatus.DRAFT:
+        return {"outbox": None}
+    context = outbox_context(
+        request,
+        messages=summary_messages(summary=summary),
+        url=reverse("summaries:deliveries", args=[meeting.code]),
+        resend_url=reverse("meetings:outbox_resend", args=[meeting.code]),
+        kind=SUMMARY_KIND,
+        next_url=reverse("summaries:review", args=[meeting.code]),
+        poll=False,
+    )
+    context["outbox_title"] = _("Deliveries")
+    return context
 
 
 @login_required
@@ -149,40 +155,23 @@ def send(request, code: str):
 
 @login_required
 def deliveries(request, code: str):
-    """The delivery list, polled by htmx while anything is pending."""
+    """The PDF's state and the deliveries, polled by htmx while anything is on its way."""
     meeting = meeting_get_for_user(user=request.user, code=code, action=Action.MODERATE)
     summary = _summary(meeting)
-    rows = list(summary.deliveries.order_by("status", "email"))
     context = {
         "meeting": meeting,
         "summary": summary,
-        "deliveries": rows,
-        **_delivery_counts(summary, rows),
+        **_deliveries_context(request, meeting, summary),
     }
     response = render(request, "summaries/review.html#deliveries", context)
     if (
         request.htmx
         and summary.status != SummaryStatus.SENDING
+        and not context["outbox"].in_flight
         and summary.pdf_version == summary.content_version
     ):
-        stop = HttpResponseStopPolling(response.content)
-        return stop
+        return HttpResponseStopPolling(response.content)
     return response
-
-
-@login_required
-@require_POST
-def resend(request, code: str):
-    meeting = meeting_get_for_user(user=request.user, code=code, action=Action.MODERATE)
-    summary = _summary(meeting)
-    delivery = request.POST.get("delivery")
-    try:
-        ids = None if delivery in (None, "", "all") else [int(delivery)]
-    except ValueError:
-        raise Http404 from None
-    count = deliveries_resend(summary=summary, delivery_ids=ids)
-    messages.success(request, _("%(count)s e-mail(s) are queued again.") % {"count": count})
-    return redirect("summaries:review", code=meeting.code)
 
 
 def _may_download(request, meeting, summary) -> bool:

@@ -5,6 +5,7 @@ Debian's Chromium are all real. When the environment variable CI is set, a
 missing service fails the run with a clear message instead of skipping.
 """
 
+import asyncio
 import os
 import shutil
 import socket
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -68,20 +70,38 @@ def pytest_sessionstart(session):
 
 
 class Mailbox:
-    """Messages received by the loopback SMTP server, parsed."""
+    """Messages received by the loopback SMTP server, parsed.
+
+    It can misbehave as real servers do: answer 421 to everything for a while,
+    take `delay` seconds over each message, or refuse some recipients for good.
+    """
 
     def __init__(self):
         self._messages: list[EmailMessage] = []
         self._envelopes: list[tuple[str, list[str]]] = []
+        self._arrivals: list[float] = []
         self._lock = threading.Lock()
         self.refuse_until = 0.0  # time.monotonic() until which every message gets a 421
         self.refused = 0
+        self.delay = 0.0
+        self.unknown: set[str] = set()  # recipients answered 550 at RCPT TO
+        self.rcpt_attempts: Counter = Counter()
 
     def refuse_for(self, seconds: float) -> None:
         """Answer 421 (service not available, try later) to every message for a while."""
         self.refuse_until = time.monotonic() + seconds
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        with self._lock:
+            self.rcpt_attempts[address] += 1
+        if address in self.unknown:
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if time.monotonic() < self.refuse_until:
             with self._lock:
                 self.refused += 1
@@ -90,7 +110,13 @@ class Mailbox:
         with self._lock:
             self._messages.append(message)
             self._envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+            self._arrivals.append(time.monotonic())
         return "250 Message accepted for delivery"
+
+    @property
+    def arrivals(self) -> list[float]:
+        with self._lock:
+            return list(self._arrivals)
 
     @property
     def messages(self) -> list[EmailMessage]:
@@ -101,8 +127,12 @@ class Mailbox:
         with self._lock:
             self._messages.clear()
             self._envelopes.clear()
+            self._arrivals.clear()
             self.refuse_until = 0.0
             self.refused = 0
+            self.delay = 0.0
+            self.unknown = set()
+            self.rcpt_attempts = Counter()
 
     def wait_for(self, count: int, timeout: float = 20.0) -> list[EmailMessage]:
         deadline = time.monotonic() + timeout
@@ -133,6 +163,32 @@ def mailbox(smtp_server, settings):
     smtp_server.clear()
     yield smtp_server
     smtp_server.clear()
+
+
+def notices(meeting=None, kind: str | None = None):
+    """The outbox messages about meetings (invitations, reminders, …), optionally narrowed."""
+    from outbox.models import Message
+    from outbox.selectors import messages_about
+
+    found = messages_about(meeting) if meeting is not None else Message.objects.all()
+    found = found.filter(kind__startswith="meetings.")
+    return found.filter(kind=f"meetings.{kind}") if kind else found
+
+
+def send_outbox() -> int:
+    """Send what is due in the outbox now, in this process: the worker's own code path."""
+    from outbox.services import outbox_drain
+
+    return outbox_drain()
+
+
+def wait_until(condition, *, timeout: float = 20.0, what: str = "the condition holds") -> None:
+    """Poll `condition` until it is true; fail after `timeout` seconds saying what was awaited."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting until {what}")
+        time.sleep(0.05)
 
 
 def header(message: EmailMessage, name: str) -> str:
@@ -171,19 +227,35 @@ def _empty_cache(redis_available):
     yield
 
 
-def start_celery_worker(*, log_name: str = "test-worker.log", concurrency: int = 2):
-    """Start a real `celery worker` process on the test database; wait until it is ready."""
+def _worker_env(extra: dict | None = None) -> dict:
+    """The environment of a Celery process on the test database (worker or beat)."""
     db = settings.DATABASES["default"]
     database_url = (
         f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
         f"{db['PORT'] or 5432}/{db['NAME']}"
     )
-    env = {
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tvargrupp.test_settings",
         "DATABASE_URL": database_url,
         "DATABASE_CONN_MAX_AGE": "0",
+        **(extra or {}),
     }
+
+
+def start_celery_worker(
+    *,
+    log_name: str = "test-worker.log",
+    concurrency: int = 2,
+    env: dict | None = None,
+    name: str = "",
+):
+    """Start a real `celery worker` process on the test database; wait until it is ready.
+
+    `env` adds settings (MAIL_RATE_PER_MINUTE, OUTBOX_LEASE_SECONDS…); `name` is
+    its node name (a worker started again under the same name is the same worker).
+    """
+    env = _worker_env(env)
     log_path = ROOT / "var" / log_name
     log_path.parent.mkdir(exist_ok=True)
     log = log_path.open("w")
@@ -205,12 +277,13 @@ def start_celery_worker(*, log_name: str = "test-worker.log", concurrency: int =
             "--without-mingle",
             "--without-heartbeat",
             "--hostname",
-            f"{log_name}@%h",
+            f"{name or log_name}@%h",
         ],
         cwd=ROOT,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: killed as a whole in fault tests
     )
     process.log_path = log_path
     process.log_file = log
@@ -220,6 +293,34 @@ def start_celery_worker(*, log_name: str = "test-worker.log", concurrency: int =
             process.kill()
             raise RuntimeError(f"Celery worker did not start:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.2)
+    return process
+
+
+def start_celery_beat(*, env: dict | None = None, log_name: str = "test-beat.log"):
+    """Start the real Celery clock (beat) on the test database."""
+    log_path = ROOT / "var" / log_name
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "tvargrupp",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(ROOT / "var" / f"{log_name}.schedule"),
+        ],
+        cwd=ROOT,
+        env=_worker_env(env),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    process.log_path = log_path
+    process.log_file = log
     return process
 
 

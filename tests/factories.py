@@ -8,7 +8,7 @@ from django.utils import timezone
 from accounts.models import User
 from groups.models import BoardColour, Department, Group
 from meetings.models import Attendance, Meeting, MeetingStatus
-from summaries.models import Delivery, Summary
+from summaries.models import Summary
 from topics.models import Contribution, FollowUp, Topic, TopicLink, TopicStatus
 
 
@@ -112,11 +112,3 @@ class SummaryFactory(factory.django.DjangoModelFactory):
         model = Summary
 
     meeting = factory.SubFactory(MeetingFactory)
-
-
-class DeliveryFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Delivery
-
-    summary = factory.SubFactory(SummaryFactory)
-    email = factory.Sequence(lambda n: f"recipient{n}@example.se")

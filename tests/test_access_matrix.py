@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from groups.models import Group, Invitation
 from meetings.models import Schedule
+from outbox.models import Message
 from tests.factories import AttendanceFactory, MeetingFactory, TopicFactory, UserFactory
 from topics.models import Topic
 
@@ -31,6 +32,16 @@ MODERATORS_WRITE = {**MODERATORS_ONLY, "moderator": 302, "admin": 302}
 # The same for a meeting's pages: its guest is a participant there.
 MEETING_MODERATORS_ONLY = {**MODERATORS_ONLY, "guest": 403}
 MEETING_MODERATORS_WRITE = {**MODERATORS_WRITE, "guest": 403}
+ADMINS_ONLY = {
+    "anonymous": LOGIN,
+    "outsider": 403,
+    "guest": 403,
+    "participant": 403,
+    "head": 403,
+    "moderator": 403,
+    "admin": 200,
+}
+ADMINS_WRITE = {**ADMINS_ONLY, "admin": 302}
 
 # (name, method, {role: expected status})
 MATRIX = [
@@ -128,6 +139,10 @@ MATRIX = [
     ("meeting_cancel", "get", MEETING_MODERATORS_ONLY),
     ("meeting_cancel", "post", MEETING_MODERATORS_WRITE),
     ("intake", "get", MEETING_MODERATORS_ONLY),
+    ("meeting_outbox", "get", MEETING_MODERATORS_ONLY),
+    ("meeting_outbox_resend", "post", MEETING_MODERATORS_WRITE),
+    ("installation_outbox", "get", ADMINS_ONLY),
+    ("installation_outbox_resend", "post", ADMINS_WRITE),
     ("postit", "get", {**MEETING_MODERATORS_ONLY, "head": 200}),
     ("postit_autosave", "post", {**MEETING_MODERATORS_ONLY, "head": 200}),
     (
@@ -206,6 +221,10 @@ def _url(name, world):
         "admin_login": reverse("admin:login"),
         "readyz": reverse("readyz"),
         "oidc_login": reverse("openid_connect_login", args=["organisation"]),
+        "meeting_outbox": reverse("meetings:outbox", args=[world.meeting.code]),
+        "meeting_outbox_resend": reverse("meetings:outbox_resend", args=[world.meeting.code]),
+        "installation_outbox": reverse("outbox:installation"),
+        "installation_outbox_resend": reverse("outbox:resend"),
     }[name]
 
 
@@ -247,12 +266,22 @@ def _data(name, world):
             "active": "on",
         },
         "postit_autosave": {"department": world.hr.code, "title": "Ny lapp", "version": "0"},
+        "meeting_outbox_resend": {"which": "failed"},
+        "installation_outbox_resend": {"which": "failed"},
     }.get(name, {})
 
 
 @pytest.mark.parametrize(("name", "method", "role", "expected"), CASES)
 def test_access(client, world, name, method, role, expected):
     TopicFactory(meeting=world.meeting, department=world.it, title="Hemlig utmaning")
+    failed = Message.objects.create(
+        kind="meetings.invitation",
+        key="matrix",
+        about=world.meeting,
+        address="hemlig@example.se",
+        status="failed",
+        last_error="550 Hemligt svar",
+    )
     if role == "guest":
         guest = UserFactory(email="guest@example.se", full_name="Gun Gäst")
         AttendanceFactory(meeting=world.meeting, user=guest)
@@ -285,6 +314,9 @@ def test_access(client, world, name, method, role, expected):
         assert not Topic.objects.filter(title="Ny lapp").exists()
         world.meeting.refresh_from_db()
         assert world.meeting.status == "open"
+        assert "Hemligt svar" not in response.content.decode()
+        failed.refresh_from_db()
+        assert failed.status == "failed"
 
 
 @pytest.mark.parametrize("role", ["outsider", "participant", "head", "moderator"])

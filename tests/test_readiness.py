@@ -7,9 +7,7 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from meetings.models import Notice, NoticeKind
-from summaries.models import Delivery
-from tests.factories import DeliveryFactory, MeetingFactory, SummaryFactory, UserFactory
+from outbox.models import Message
 from tvargrupp.health import HEARTBEAT_KEY
 from tvargrupp.tasks import heartbeat
 
@@ -31,7 +29,12 @@ def test_ready_when_database_redis_worker_and_outbox_are_fine(client, db, fresh_
     assert set(body["checks"]) == {"database", "redis", "worker", "outbox"}
     assert all(check["ok"] for check in body["checks"].values())
     assert body["checks"]["worker"]["last_heartbeat_seconds_ago"] <= 1
-    assert body["checks"]["outbox"] == {"ok": True, "pending": 0, "oldest_pending_seconds": 0}
+    assert body["checks"]["outbox"] == {
+        "ok": True,
+        "pending": 0,
+        "oldest_pending_seconds": 0,
+        "failed_last_day": 0,
+    }
     assert client.get("/readyz").headers["Cache-Control"].startswith("max-age=0, no-cache")
 
 
@@ -62,26 +65,29 @@ def test_not_ready_when_redis_does_not_answer(client, db, fresh_heartbeat, setti
     assert "127.0.0.1:1" in body["checks"]["redis"]["error"]
 
 
-def test_outbox_backlog_counts_pending_meeting_and_summary_mail(client, db, fresh_heartbeat):
-    meeting = MeetingFactory()
-    for user in UserFactory.create_batch(2):
-        Notice.objects.create(meeting=meeting, user=user, kind=NoticeKind.INVITATION)
-    summary = SummaryFactory(meeting=meeting)
-    DeliveryFactory(summary=summary, email="a@example.se")
-    # A delivery spaced into the future by the sending rate is pending, not late.
-    later = DeliveryFactory(summary=summary, email="b@example.se")
-    Delivery.objects.filter(pk=later.pk).update(scheduled_at=timezone.now() + timedelta(hours=2))
+def _message(key, **fields) -> Message:
+    fields.setdefault("kind", "meetings.invitation")
+    return Message.objects.create(key=key, address=f"{key}@example.se", **fields)
+
+
+def test_outbox_backlog_counts_every_message_still_on_its_way(client, db, fresh_heartbeat):
+    _message("a")
+    _message("b", kind="summaries.summary")
+    _message("c", status="sending", lease_until=timezone.now() + timedelta(minutes=1))
+    # A message waiting for its turn (the sending rate, a back-off) is pending, not late.
+    _message("d", not_before=timezone.now() + timedelta(hours=2))
+    _message("e", status="failed", last_error="550 no")
+    _message("f", status="sent", sent_at=timezone.now())
 
     status, body = _readyz(client)
     assert status == 200
     assert body["checks"]["outbox"]["pending"] == 4
     assert body["checks"]["outbox"]["oldest_pending_seconds"] <= 2
+    assert body["checks"]["outbox"]["failed_last_day"] == 1
 
 
 def test_not_ready_when_mail_has_waited_more_than_an_hour(client, db, fresh_heartbeat):
-    meeting = MeetingFactory()
-    notice = Notice.objects.create(meeting=meeting, user=UserFactory(), kind=NoticeKind.INVITATION)
-    Notice.objects.filter(pk=notice.pk).update(created_at=timezone.now() - timedelta(minutes=61))
+    _message("late", not_before=timezone.now() - timedelta(minutes=61))
     status, body = _readyz(client)
     assert status == 503
     assert body["checks"]["outbox"]["ok"] is False

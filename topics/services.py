@@ -12,8 +12,10 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from groups.models import Department
+from meetings.messages import notice_kind_name
 from meetings.models import Meeting, MeetingStatus, NoticeKind, Schedule
 from meetings.services import notices_queue
+from outbox.selectors import messages_about
 from topics.models import SubmissionReopening, Topic, TopicStatus
 
 TEXT_FIELDS = ("title", "background", "current_state", "goal", "obstacle")
@@ -225,10 +227,15 @@ def department_nudge(*, meeting: Meeting, department: Department, now: datetime)
     if meeting.status != MeetingStatus.OPEN or meeting.submission_deadline <= now:
         raise ValidationError(_("The meeting is not open for post-its."))
     # A nudge's sequence is the second it was given (time travel in tests included).
-    recently = meeting.notices.filter(
-        kind=NoticeKind.NUDGE,
-        sequence__gt=int((now - NUDGE_INTERVAL).timestamp()),
-    ).values("user_id")
+    recently = (
+        messages_about(meeting)
+        .filter(
+            kind=notice_kind_name(NoticeKind.NUDGE),
+            payload__sequence__gt=int((now - NUDGE_INTERVAL).timestamp()),
+            recipient__isnull=False,
+        )
+        .values("recipient_id")
+    )
     heads = list(_heads_without_submission(meeting, department).exclude(pk__in=recently))
     notices = notices_queue(
         meeting=meeting, users=heads, kind=NoticeKind.NUDGE, sequence=int(now.timestamp())

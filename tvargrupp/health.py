@@ -11,8 +11,6 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
-from django.db.models import Count, Min, Q
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 HEARTBEAT_KEY = "worker-heartbeat"
@@ -77,37 +75,23 @@ def check_worker() -> Check:
     return Check(True, detail)
 
 
-def outbox_backlog(*, now) -> tuple[int, object]:
-    """E-mail waiting to be sent: (how many, when the oldest was due).
-
-    Today the outbox is two tables, meeting e-mails and summary deliveries; this
-    is the one place that counts them, to switch over when they become one.
-    """
-    from meetings.models import Notice, NoticeStatus
-    from summaries.models import Delivery, DeliveryStatus
-
-    notices = Notice.objects.filter(status=NoticeStatus.PENDING).aggregate(
-        n=Count("pk"), oldest=Min("created_at")
-    )
-    deliveries = (
-        Delivery.objects.filter(status=DeliveryStatus.PENDING)
-        .annotate(due=Coalesce("scheduled_at", "created_at"))
-        .aggregate(n=Count("pk"), oldest=Min("due", filter=Q(due__lte=now)))
-    )
-    oldest = [t for t in (notices["oldest"], deliveries["oldest"]) if t is not None]
-    return notices["n"] + deliveries["n"], min(oldest) if oldest else None
-
-
 def check_outbox() -> Check:
+    from outbox.selectors import outbox_backlog
+
     now = timezone.now()
     try:
-        pending, oldest = outbox_backlog(now=now)
+        backlog = outbox_backlog(now=now)
     except DatabaseError as error:
         return Check(False, {"error": " ".join(str(error).split())[:300]})
+    pending, oldest = backlog.pending + backlog.sending, backlog.oldest_due
     age = round((now - oldest).total_seconds()) if oldest else 0
-    detail = {"pending": pending, "oldest_pending_seconds": age}
+    detail = {
+        "pending": pending,
+        "oldest_pending_seconds": age,
+        "failed_last_day": backlog.failed_last_day,
+    }
     if oldest and now - oldest > OUTBOX_STUCK_AFTER:
-        detail["error"] = f"e-mail has waited {age} s to be sent: see the worker's log"
+        detail["error"] = f"a message has waited {age} s to be sent: see the worker's log"
         return Check(False, detail)
     return Check(True, detail)
 

@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
+    "outbox",
     "accounts",
     "groups",
     "meetings",
@@ -294,10 +295,27 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = VAR_DIR / "mail"
 
-# Summary e-mail: messages per minute across all workers (0 = as fast as possible;
-# Exchange Online allows about 30 a minute per mailbox), and the first retry delay.
+# The outbox (every e-mail and chat post): e-mails per minute across all workers
+# (0 = as fast as possible; Exchange Online allows about 30 a minute per mailbox),
+# the first retry delay (doubling after each transient refusal), the attempts
+# before a message is marked failed, how long a worker's claim on a message
+# lasts before another may take it, how many drain tasks one wake-up starts, and
+# how often the clock looks for messages a lost broker or a killed worker left.
 MAIL_RATE_PER_MINUTE = env_int("MAIL_RATE_PER_MINUTE", 0, maximum=100_000)
 MAIL_RETRY_SECONDS = env_int("MAIL_RETRY_SECONDS", 30, minimum=1, maximum=3600)
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8, minimum=1, maximum=30)
+OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", max(60, 2 * EMAIL_TIMEOUT), minimum=2)
+OUTBOX_PARALLEL = env_int("OUTBOX_PARALLEL", 4, minimum=1, maximum=64)
+OUTBOX_PUMP_SECONDS = env_int("OUTBOX_PUMP_SECONDS", 30, minimum=1, maximum=3600)
+
+# Chat webhooks (Microsoft Teams workflows, Slack): only these hosts, HTTPS only
+# unless WEBHOOK_ALLOW_HTTP is set (a receiver on loopback in tests).
+WEBHOOK_ALLOWED_HOSTS = env_list(
+    "WEBHOOK_ALLOWED_HOSTS",
+    [".webhook.office.com", ".logic.azure.com", ".powerplatform.com", "hooks.slack.com"],
+)
+WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", False)
+WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 10, minimum=1, maximum=120)
 
 # The cache: Redis in production, shared by every web process and worker, so a
 # sign-in limit of 5 is 5 whatever the number of processes; per process locally.
@@ -332,13 +350,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEO
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Celery beat: create meetings from schedules, open them, remind, sweep the outboxes.
+# Celery beat: create meetings from schedules, open them, remind; re-render lost
+# PDFs; wake the workers for outbox messages a lost broker or a dead worker left.
 # `manage.py tick` runs every entry once; `manage.py clock` runs them on this schedule.
 CELERY_BEAT_SCHEDULE = {
     "periodic-tick": {"task": "meetings.periodic_tick", "schedule": 300.0},
     "post-it-reminders": {"task": "topics.reminders_queue", "schedule": 300.0},
     "summary-sweep": {"task": "summaries.sweep", "schedule": 120.0},
     "heartbeat": {"task": "tvargrupp.heartbeat", "schedule": 60.0, "options": {"expires": 60}},
+    "outbox-pump": {"task": "outbox.pump", "schedule": float(OUTBOX_PUMP_SECONDS)},
 }
 
 SESSION_COOKIE_HTTPONLY = True

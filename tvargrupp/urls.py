@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("me/", include("accounts.urls")),
+    path("", include("outbox.urls")),
     path("", include("summaries.urls")),
     path("", include("board.urls")),
     path("", include("topics.urls")),

@@ -9,7 +9,9 @@ from django.utils import timezone
 from groups.forms import parse_person
 from groups.models import Invitation, MemberRole
 from groups.services import department_archive, invitation_create, member_remove
-from meetings.models import Attendance, MeetingStatus, Notice, NoticeKind
+from meetings.models import Attendance, MeetingStatus, NoticeKind
+from meetings.services import notices_queue
+from tests.conftest import notices, send_outbox
 from tests.factories import (
     AttendanceFactory,
     ContributionFactory,
@@ -221,7 +223,7 @@ def test_removing_a_head_keeps_their_post_its_and_ideas_and_takes_them_off_comin
     idea = ContributionFactory(topic=topic, author=world.head, department=world.hr)
     AttendanceFactory(meeting=past, user=world.head, present=True)
     AttendanceFactory(meeting=world.meeting, user=world.head, department=world.hr)
-    Notice.objects.create(meeting=world.meeting, user=world.head, kind=NoticeKind.REMINDER_7)
+    notices_queue(meeting=world.meeting, users=[world.head], kind=NoticeKind.REMINDER_7)
     client.force_login(world.moderator)
 
     assert "Ja, ta bort" in client.get(_remove(world, world.head)).content.decode()
@@ -233,7 +235,7 @@ def test_removing_a_head_keeps_their_post_its_and_ideas_and_takes_them_off_comin
     assert Contribution.objects.get(pk=idea.pk).author == world.head
     assert Attendance.objects.filter(user=world.head, meeting=past, present=True).exists()
     assert not Attendance.objects.filter(user=world.head, meeting=world.meeting).exists()
-    assert not Notice.objects.filter(user=world.head, meeting=world.meeting).exists()
+    assert not notices(world.meeting).filter(recipient=world.head).exists()
     client.force_login(world.head)
     assert client.get(world.group.get_absolute_url()).status_code == 404
     assert client.get(world.meeting.get_absolute_url()).status_code == 404
@@ -314,24 +316,45 @@ def test_resending_an_expired_invitation_makes_it_valid_for_two_more_weeks(clien
     )
     assert "Inbjudan till ny@example.se är skickad igen." in response.content.decode()
     invitation.refresh_from_db()
-    assert invitation.sent_at is None  # claimed again by the sending task
+    assert invitation.sent_at is None  # set again once the outbox has sent it
     assert invitation.expires_at > timezone.now() + timedelta(days=13)
     assert invitation.is_usable
 
 
-def test_resend_sends_the_email_again_over_smtp(world, mailbox, django_capture_on_commit_callbacks):
-    from groups.services import invitation_resend, invitation_send
+def test_resend_sends_the_email_again_over_smtp(world, mailbox):
+    from groups.services import invitation_resend
+    from outbox.models import Message
 
     invitation = invitation_create(
         group=world.group, invited_by=world.moderator, email="ny@example.se", role="participant"
     )
-    invitation_send(invitation=invitation)
-    mailbox.wait_for(1)
-    with django_capture_on_commit_callbacks(execute=False):
-        invitation_resend(invitation=invitation)
-    assert invitation_send(invitation=invitation) is True
-    messages = mailbox.wait_for(2)
-    assert [m["To"] for m in messages] == ["ny@example.se", "ny@example.se"]
+    assert send_outbox() == 1
+    invitation_resend(invitation=invitation)
+    assert send_outbox() == 1
+    assert send_outbox() == 0
+    assert [m["To"] for m in mailbox.messages] == ["ny@example.se", "ny@example.se"]
+    # Two messages in the outbox: each send is its own row, with its own state.
+    assert list(Message.objects.values_list("kind", "status")) == [
+        ("groups.invitation", "sent"),
+        ("groups.invitation", "sent"),
+    ]
+
+
+def test_a_withdrawn_invitation_is_not_sent(world, mailbox):
+    from groups.services import invitation_revoke
+    from outbox.models import Message
+
+    invitation = invitation_create(
+        group=world.group, invited_by=world.moderator, email="ny@example.se", role="participant"
+    )
+    invitation_revoke(invitation=invitation)
+
+    assert send_outbox() == 0
+
+    assert mailbox.messages == []
+    assert Message.objects.get().last_error == (
+        "Nothing to send any more: the invitation was used or withdrawn"
+    )
 
 
 def test_a_withdrawn_invitation_no_longer_works(client, world):

@@ -33,7 +33,7 @@ def test_tick_runs_every_periodic_job_once(db, three_jobs):
     out = io.StringIO()
     call_command("tick", stdout=out)
     assert out.getvalue().splitlines() == [
-        "periodic-tick: {'created': 0, 'opened': 0, 'swept': 0}",
+        "periodic-tick: {'created': 0, 'opened': 0}",
         "post-it-reminders: 0",
         "summary-sweep: 0",
     ]

@@ -7,7 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from meetings.models import Meeting, MeetingStatus, Notice, NoticeKind
+from meetings.models import Meeting, MeetingStatus, NoticeKind
+from tests.conftest import notices
 from tests.factories import DepartmentFactory, TopicFactory, UserFactory
 from topics.models import TopicStatus
 
@@ -53,8 +54,8 @@ def test_nudge_reminds_the_departments_heads_once_an_hour(client, world):
     data = {"action": "nudge", "department": world.hr.code}
     client.post(_intake(world.meeting), data)
     client.post(_intake(world.meeting), data)
-    nudges = Notice.objects.filter(kind=NoticeKind.NUDGE)
-    assert [n.user for n in nudges] == [world.head]
+    nudges = notices(kind=NoticeKind.NUDGE)
+    assert [n.recipient for n in nudges] == [world.head]
 
 
 def test_nudge_and_reopen_refuse_bad_input(client, world):
@@ -76,7 +77,7 @@ def test_head_cannot_post_to_the_intake(client, world):
     client.force_login(world.head)
     response = client.post(_intake(world.meeting), {"action": "nudge", "department": world.hr.code})
     assert response.status_code == 403
-    assert not Notice.objects.exists()
+    assert not notices().exists()
 
 
 def _meeting_data(**overrides):
@@ -102,8 +103,8 @@ def test_moderator_creates_a_meeting_in_the_groups_time_zone(client, world):
     assert meeting.starts_at == datetime(2027, 3, 2, 14, tzinfo=STOCKHOLM)
     assert meeting.status == MeetingStatus.OPEN
     # The group's moderator, the head of HR and its participant.
-    invited = Notice.objects.filter(meeting=meeting, kind=NoticeKind.INVITATION)
-    assert sorted(n.user.email for n in invited) == [
+    invited = notices(meeting, NoticeKind.INVITATION)
+    assert sorted(n.address for n in invited) == [
         "head@example.se",
         "moderator@example.se",
         "participant@example.se",
@@ -156,7 +157,7 @@ def test_moving_an_open_meeting_tells_the_invitees(client, world):
     assert response.status_code == 302
     world.meeting.refresh_from_db()
     assert world.meeting.sequence == 1
-    assert Notice.objects.filter(kind=NoticeKind.UPDATE, sequence=1).count() == 3
+    assert notices(kind=NoticeKind.UPDATE).filter(payload__sequence=1).count() == 3
 
 
 def test_cancelling_asks_first_and_then_cancels(client, world):

@@ -7,21 +7,21 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.utils import timezone, translation
+from django.utils import translation
 
 from meetings.models import (
     Attendance,
     Meeting,
     MeetingStatus,
-    Notice,
     NoticeKind,
-    NoticeStatus,
     Schedule,
     ScheduleRule,
     Weekday,
     WeekOfMonth,
 )
-from meetings.services import meetings_open_due, notices_sweep, periodic_tick
+from meetings.services import meetings_open_due, periodic_tick
+from outbox.models import MessageStatus
+from tests.conftest import notices
 from tests.factories import (
     DepartmentFactory,
     GroupFactory,
@@ -82,9 +82,7 @@ def board(db) -> Board:
 
 
 def _notified(meeting, kind) -> set[str]:
-    return set(
-        Notice.objects.filter(meeting=meeting, kind=kind).values_list("user__email", flat=True)
-    )
+    return set(notices(meeting, kind).values_list("recipient__email", flat=True))
 
 
 # --- Reminders -----------------------------------------------------------------------
@@ -93,7 +91,7 @@ def _notified(meeting, kind) -> set[str]:
 def test_nothing_is_queued_eight_days_before_the_deadline(board):
     assert reminders_queue(now=DEADLINE - 8 * DAY) == 0
 
-    assert not Notice.objects.exists()
+    assert not notices().exists()
 
 
 def test_a_week_before_the_deadline_heads_without_a_post_it_are_reminded(board):
@@ -101,9 +99,9 @@ def test_a_week_before_the_deadline_heads_without_a_post_it_are_reminded(board):
 
     assert queued == 3
     assert _notified(board.meeting, NoticeKind.REMINDER_7) == board.without_topic
-    assert set(Notice.objects.values_list("kind", "sequence", "status")) == {
-        (NoticeKind.REMINDER_7, 0, NoticeStatus.PENDING)
-    }
+    assert [(m.kind, m.payload, m.status) for m in notices()] == [
+        ("meetings.reminder_7", {"meeting": board.meeting.pk, "sequence": 0}, MessageStatus.PENDING)
+    ] * 3
 
 
 def test_the_week_reminder_starts_exactly_seven_days_before(board):
@@ -121,7 +119,7 @@ def test_the_week_reminder_goes_out_once_however_often_the_clock_ticks(board):
     assert reminders_queue(now=DEADLINE - 3 * DAY) == 0
     assert reminders_queue(now=DEADLINE - 2 * DAY - timedelta(seconds=1)) == 0
 
-    assert Notice.objects.count() == 3
+    assert notices().count() == 3
 
 
 def test_two_days_before_the_deadline_the_last_reminder_goes_out_once(board):
@@ -132,7 +130,7 @@ def test_two_days_before_the_deadline_the_last_reminder_goes_out_once(board):
     assert reminders_queue(now=DEADLINE - HOUR) == 0
 
     assert _notified(board.meeting, NoticeKind.REMINDER_2) == board.without_topic
-    assert Notice.objects.count() == 6
+    assert notices().count() == 6
 
 
 def test_a_department_that_submits_in_between_gets_no_second_reminder(board):
@@ -188,14 +186,14 @@ def test_a_head_of_two_departments_is_reminded_once(board):
 
     assert reminders_queue(now=DEADLINE - 7 * DAY + HOUR) == 3
 
-    assert Notice.objects.filter(user=board.hr_heads[0]).count() == 1
+    assert notices().filter(recipient=board.hr_heads[0]).count() == 1
 
 
 @pytest.mark.parametrize("after", [timedelta(0), timedelta(seconds=1), DAY])
 def test_no_reminder_is_queued_from_the_deadline_on(board, after):
     assert reminders_queue(now=DEADLINE + after) == 0
 
-    assert not Notice.objects.exists()
+    assert not notices().exists()
 
 
 def test_a_meeting_first_seen_two_days_before_gets_only_the_last_reminder(board):
@@ -221,7 +219,7 @@ def test_a_meeting_that_is_not_open_gets_no_reminders(board, status):
     assert reminders_queue(now=DEADLINE - 7 * DAY + HOUR) == 0
     assert reminders_queue(now=DEADLINE - 2 * DAY + HOUR) == 0
 
-    assert not Notice.objects.exists()
+    assert not notices().exists()
 
 
 def test_reminders_of_two_meetings_are_counted_apart(board):
@@ -249,8 +247,8 @@ def test_moderator_nudges_a_department_whose_heads_have_not_submitted(board):
 
     assert department_nudge(meeting=board.meeting, department=board.hr, now=now) == 2
 
-    nudges = Notice.objects.filter(kind=NoticeKind.NUDGE)
-    assert {(n.user.email, n.sequence) for n in nudges} == {
+    nudges = notices(kind=NoticeKind.NUDGE)
+    assert {(n.address, n.payload["sequence"]) for n in nudges} == {
         ("hr-1@example.se", int(now.timestamp())),
         ("hr-2@example.se", int(now.timestamp())),
     }
@@ -269,7 +267,7 @@ def test_a_nudge_reaches_each_person_at_most_once_within_the_hour(board):
     )
     assert department_nudge(meeting=board.meeting, department=board.hr, now=now + HOUR) == 2
 
-    assert Notice.objects.filter(kind=NoticeKind.NUDGE).count() == 4
+    assert notices(kind=NoticeKind.NUDGE).count() == 4
 
 
 def test_two_nudges_minutes_apart_across_the_full_hour_reach_a_person_once(board):
@@ -289,7 +287,7 @@ def test_nudging_a_department_that_has_submitted_reaches_nobody(board):
 
     assert department_nudge(meeting=board.meeting, department=board.eko, now=now) == 0
 
-    assert not Notice.objects.exists()
+    assert not notices().exists()
 
 
 @pytest.mark.parametrize("after", [timedelta(0), HOUR])
@@ -298,7 +296,7 @@ def test_nudging_after_the_deadline_is_refused(board, after):
         department_nudge(meeting=board.meeting, department=board.hr, now=DEADLINE + after)
 
     assert raised.value.messages == ["The meeting is not open for post-its."]
-    assert not Notice.objects.exists()
+    assert not notices().exists()
 
 
 def test_nudging_for_a_meeting_that_is_not_open_is_refused(board):
@@ -308,7 +306,7 @@ def test_nudging_for_a_meeting_that_is_not_open_is_refused(board):
     with pytest.raises(ValidationError):
         department_nudge(meeting=board.meeting, department=board.hr, now=DEADLINE - 3 * DAY)
 
-    assert not Notice.objects.exists()
+    assert not notices().exists()
 
 
 # --- Opening meetings when their time comes ------------------------------------------
@@ -350,7 +348,7 @@ def test_a_planned_meeting_opens_once_its_opening_time_has_passed(board):
     assert (
         set(Attendance.objects.filter(meeting=due).values_list("user__email", flat=True)) == invited
     )
-    assert not Notice.objects.filter(meeting=future).exists()
+    assert not notices(future).exists()
     assert not Attendance.objects.filter(meeting=future).exists()
 
 
@@ -361,7 +359,7 @@ def test_opening_due_meetings_again_opens_and_invites_nothing_more(board):
 
     assert meetings_open_due(now=now + HOUR) == 0
 
-    assert Notice.objects.filter(meeting=due).count() == 5
+    assert notices(due).count() == 5
 
 
 def test_a_meeting_is_not_opened_without_an_opening_time_or_after_its_deadline(board):
@@ -374,38 +372,7 @@ def test_a_meeting_is_not_opened_without_an_opening_time_or_after_its_deadline(b
     assert set(
         Meeting.objects.filter(pk__in=[manual.pk, missed.pk]).values_list("status", flat=True)
     ) == {MeetingStatus.PLANNED}
-    assert not Notice.objects.exists()
-
-
-# --- The outbox sweeper ---------------------------------------------------------------
-
-
-def _aged(notice, age: timedelta, now: datetime) -> Notice:
-    Notice.objects.filter(pk=notice.pk).update(updated_at=now - age)
-    return notice
-
-
-def test_sweeper_re_enqueues_only_pending_notices_older_than_ten_minutes(board):
-    now = timezone.now()
-    meeting = board.meeting
-
-    def notice(user, kind, status=NoticeStatus.PENDING):
-        return Notice.objects.create(meeting=meeting, user=user, kind=kind, status=status)
-
-    _aged(notice(board.hr_heads[0], NoticeKind.REMINDER_7), timedelta(minutes=11), now)
-    _aged(notice(board.hr_heads[1], NoticeKind.REMINDER_7), timedelta(hours=5), now)
-    _aged(notice(board.it_head, NoticeKind.REMINDER_7), timedelta(minutes=9), now)
-    _aged(notice(board.it_head, NoticeKind.REMINDER_2), timedelta(minutes=10), now)
-    _aged(notice(board.eko_head, NoticeKind.REMINDER_7, NoticeStatus.SENT), DAY, now)
-    _aged(notice(board.moderator, NoticeKind.REMINDER_7, NoticeStatus.FAILED), DAY, now)
-
-    assert notices_sweep(now=now) == 2
-
-
-def test_sweeper_finds_nothing_when_the_outbox_is_fresh(board):
-    Notice.objects.create(meeting=board.meeting, user=board.it_head, kind=NoticeKind.REMINDER_7)
-
-    assert notices_sweep(now=timezone.now()) == 0
+    assert not notices().exists()
 
 
 # --- The clock, all at once ------------------------------------------------------------
@@ -430,7 +397,7 @@ def test_periodic_tick_plans_opens_and_reminds_as_time_passes(db):
     now = datetime(2025, 2, 19, 8, 0, tzinfo=UTC)
     tick = periodic_tick(now=now)
 
-    assert tick == {"created": 3, "opened": 1, "swept": 0}
+    assert tick == {"created": 3, "opened": 1}
     assert reminders_queue(now=now) == 0
     meetings = list(group.meetings.order_by("starts_at"))
     assert [(m.schedule_date, m.status) for m in meetings] == [
@@ -444,6 +411,6 @@ def test_periodic_tick_plans_opens_and_reminds_as_time_passes(db):
     now = datetime(2025, 2, 26, 8, 0, tzinfo=UTC)
     tick = periodic_tick(now=now)
 
-    assert tick == {"created": 0, "opened": 0, "swept": 0}
+    assert tick == {"created": 0, "opened": 0}
     assert reminders_queue(now=now) == 1
     assert _notified(meetings[0], NoticeKind.REMINDER_7) == {"chef@example.se"}

@@ -15,7 +15,9 @@ from django.utils import timezone
 from accounts.models import User
 from groups.models import BoardColour, Department, Group
 from meetings.models import Attendance, AttendanceStatus, Meeting, MeetingStatus, Schedule
-from summaries.models import Delivery, DeliveryStatus, Summary, SummaryStatus
+from outbox.models import Message, MessageStatus
+from summaries.messages import SUMMARY_KIND, summary_key
+from summaries.models import Summary, SummaryStatus
 from topics.models import (
     Contribution,
     ContributionKind,
@@ -367,16 +369,22 @@ class Command(BaseCommand):
                 "sent_at": sent_at,
             },
         )
+        # The summary went out through the outbox: one sent message per attendee.
         for attendance in meeting.attendances.select_related("user"):
-            Delivery.objects.get_or_create(
-                summary=summary,
-                email=attendance.user.email,
+            user = attendance.user
+            Message.objects.get_or_create(
+                key=summary_key(summary=summary, email=user.email),
                 defaults={
-                    "recipient": attendance.user,
-                    "name": attendance.user.full_name,
-                    "language": attendance.user.language,
-                    "status": DeliveryStatus.SENT,
+                    "kind": SUMMARY_KIND,
+                    "about": meeting,
+                    "recipient": user,
+                    "address": user.email,
+                    "name": user.full_name,
+                    "language": user.language,
+                    "payload": {"summary": summary.pk},
+                    "status": MessageStatus.SENT,
                     "attempts": 1,
+                    "not_before": sent_at,
                     "sent_at": sent_at,
                 },
             )

@@ -1,0 +1,457 @@
+"""Writes for the outbox: queuing, claiming, sending, retrying, resending.
+
+The path of every message:
+
+1. `messages_queue` writes the rows in bulk inside the caller's transaction and,
+   after commit, wakes the workers: one `outbox.drain` task per batch, at most
+   OUTBOX_PARALLEL of them, however many messages there are.
+2. `outbox_drain` (in a worker) claims a batch of due rows in a short
+   transaction (`SELECT … FOR UPDATE SKIP LOCKED`, then status `sending`, a lease
+   and its own claim token) and commits. With MAIL_RATE_PER_MINUTE set, e-mail is
+   claimed one at a time, each taking the next slot of the installation's
+   `Clock` row, so the rate holds across every worker.
+3. Each message is rendered (its kind's `render`) and sent over the batch's one
+   SMTP connection, outside any transaction; just before, its lease is renewed
+   and its attempt counted, on the condition that the claim is still ours.
+4. The result is one `UPDATE`: sent; or back to pending with exponential
+   back-off after a transient refusal (4xx, a dropped connection); or failed with
+   the server's reply after a permanent one (5xx) or the last attempt.
+
+A worker killed mid-batch leaves rows in `sending`: their lease runs out after
+OUTBOX_LEASE_SECONDS (a minute) and any drain takes them again; a worker that
+comes back under the same name releases its own at once (`outbox_release_worker`).
+A broker that lost its tasks loses nothing either: `outbox_pump` (beat, every
+OUTBOX_PUMP_SECONDS) wakes the workers whenever a row is due.
+"""
+
+import logging
+import math
+import os
+import secrets
+import socket
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import models, transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from outbox import kinds
+from outbox.models import Channel, Clock, Message, MessageStatus
+from outbox.transports import Transports, refusal, webhook_post
+
+logger = logging.getLogger(__name__)
+
+BATCH = 10  # claimed at once by one drain: small, so several workers share a backlog
+DRAIN_SECONDS = 20.0  # a drain hands its worker process back after this long
+STUCK_AFTER = timedelta(minutes=2)  # due this long and not taken: the page offers a push
+
+
+@dataclass
+class Outgoing:
+    """One message to queue: what it is, to whom, about what, and what it needs to render."""
+
+    kind: str
+    key: str
+    address: str
+    name: str = ""
+    language: str = ""
+    recipient: models.Model | None = None
+    about: models.Model | None = None
+    payload: dict = field(default_factory=dict)
+    not_before: datetime | None = None
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+
+
+def _email_spacing() -> float:
+    """Seconds between two e-mails across the installation; 0 for no limit."""
+    rate = settings.MAIL_RATE_PER_MINUTE
+    if not rate or settings.CELERY_TASK_ALWAYS_EAGER:
+        return 0.0  # in-process tasks (`make run`) write files: no relay to spare
+    return 60.0 / rate
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait after the n-th failed attempt: MAIL_RETRY_SECONDS, doubling, at most an hour."""
+    return timedelta(seconds=min(settings.MAIL_RETRY_SECONDS * 2 ** max(attempts - 1, 0), 3600))
+
+
+# --- Queuing ----------------------------------------------------------------------
+
+
+def messages_queue(*, outgoing: Iterable[Outgoing]) -> list[Message]:
+    """Write one row per message, skipping keys already queued; wake workers after commit.
+
+    Call it inside the transaction of the change that causes the messages: if
+    that rolls back, nothing is queued and no worker is woken.
+    """
+    now = timezone.now()
+    rows: dict[str, Message] = {}
+    types: dict[type, ContentType] = {}
+    for item in outgoing:
+        kind = kinds.get(item.kind)
+        about_type = None
+        if item.about is not None:
+            model = type(item.about)
+            about_type = types.setdefault(model, ContentType.objects.get_for_model(model))
+        message = Message(
+            kind=kind.name,
+            channel=kind.channel,
+            priority=kind.priority,
+            key=item.key[:255],
+            address=item.address,
+            name=" ".join(item.name.split())[:150],
+            language=item.language or settings.LANGUAGE_CODE,
+            recipient=item.recipient,
+            about_type=about_type,
+            about_id=item.about.pk if item.about is not None else None,
+            payload=item.payload,
+            not_before=item.not_before or now,
+        )
+        message.full_clean(validate_unique=False, validate_constraints=False)
+        rows.setdefault(message.key, message)
+    if not rows:
+        return []
+    with transaction.atomic():
+        existing = set(Message.objects.filter(key__in=rows).values_list("key", flat=True))
+        new = [message for key, message in rows.items() if key not in existing]
+        # A concurrent transaction may queue the same key: the unique key decides.
+        Message.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
+    if new:
+        due = sum(1 for message in new if message.not_before <= now)
+        if due:
+            outbox_wake(count=due)
+        else:
+            transaction.on_commit(lambda: outbox_wake_at(min(m.not_before for m in new)))
+    return new
+
+
+def outbox_wake(*, count: int = 1) -> int:
+    """Ask the workers to drain the outbox: one task per batch, at most OUTBOX_PARALLEL.
+
+    The tasks are sent once the current transaction commits (at once outside one).
+    """
+    from outbox.tasks import drain_task
+
+    tasks = (
+        1
+        if settings.CELERY_TASK_ALWAYS_EAGER
+        else max(min(math.ceil(count / BATCH), settings.OUTBOX_PARALLEL), 1)
+    )
+    transaction.on_commit(lambda: [drain_task.delay() for _number in range(tasks)])
+    return tasks
+
+
+def outbox_wake_at(when: datetime) -> bool:
+    """One drain at `when` (a back-off ends, the next slot), unless one is already due by then."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return False  # no clock in-process: `manage.py tick` (and `make run`) drain
+    from outbox.tasks import drain_task
+
+    now = timezone.now()
+    Clock.objects.get_or_create(pk=1)
+    asked = (
+        Clock.objects.filter(pk=1)
+        .filter(Q(wakeup_at__isnull=True) | Q(wakeup_at__lte=now) | Q(wakeup_at__gt=when))
+        .update(wakeup_at=when)
+    )
+    if asked:
+        countdown = max((when - now).total_seconds(), 0)
+        transaction.on_commit(lambda: drain_task.apply_async(countdown=countdown))
+    return bool(asked)
+
+
+# --- Sending ----------------------------------------------------------------------
+
+
+def _due(now: datetime) -> Q:
+    return Q(status=MessageStatus.PENDING, not_before__lte=now) | Q(
+        status=MessageStatus.SENDING, lease_until__lt=now
+    )
+
+
+def _claim(token: str) -> tuple[list[Message], datetime | None]:
+    """Claim due messages for this drain; with a rate, e-mail only as the clock allows.
+
+    Returns the claimed messages, and the moment the next e-mail may go when the
+    rate holds one back.
+    """
+    now = timezone.now()
+    spacing = _email_spacing()
+    held_until = None
+    queue = Message.objects.filter(_due(now)).order_by("priority", "not_before", "pk")
+    with transaction.atomic():
+        free = queue.exclude(channel=Channel.EMAIL) if spacing else queue
+        ids = list(free.select_for_update(skip_locked=True).values_list("pk", flat=True)[:BATCH])
+        if spacing and len(ids) < BATCH:
+            Clock.objects.get_or_create(pk=1, defaults={"next_email_slot": now})
+            clock = Clock.objects.select_for_update().get(pk=1)
+            email = queue.filter(channel=Channel.EMAIL).select_for_update(skip_locked=True)
+            if clock.next_email_slot <= now:
+                first = email.values_list("pk", flat=True).first()
+                if first is not None:
+                    ids.append(first)
+                    # Keep the cadence while busy; after a pause, start from now (no burst).
+                    base = clock.next_email_slot
+                    if base < now - timedelta(seconds=spacing):
+                        base = now
+                    clock.next_email_slot = base + timedelta(seconds=spacing)
+                    clock.save(update_fields=["next_email_slot"])
+            elif queue.filter(channel=Channel.EMAIL).exists():
+                held_until = clock.next_email_slot
+        if ids:
+            # Still due: without row locks (SQLite) two claims cannot both win a row.
+            Message.objects.filter(pk__in=ids).filter(_due(now)).update(
+                status=MessageStatus.SENDING,
+                claimed_by=token,
+                lease_until=now + _lease(),
+                updated_at=now,
+            )
+    claimed = list(
+        Message.objects.filter(pk__in=ids, claimed_by=token)
+        .select_related("recipient")
+        .order_by("priority", "not_before", "pk")
+    )
+    return claimed, held_until
+
+
+def _finish(message: Message, token: str, **fields) -> bool:
+    """Record a result, if the claim is still ours; the row leaves `sending`."""
+    now = timezone.now()
+    fields.setdefault("claimed_by", "")
+    fields.setdefault("lease_until", None)
+    if kinds.is_secret(message.kind) and fields.get("status") in (
+        MessageStatus.SENT,
+        MessageStatus.FAILED,
+    ):
+        fields["payload"] = {}  # a sign-in code does not outlive its sending
+    updated = Message.objects.filter(
+        pk=message.pk, status=MessageStatus.SENDING, claimed_by=token
+    ).update(updated_at=now, **fields)
+    for name, value in fields.items():
+        if not hasattr(value, "resolve_expression"):
+            setattr(message, name, value)
+    return bool(updated)
+
+
+def _deliver(message: Message, token: str, transports: Transports, cache: dict) -> str:
+    """Render and send one claimed message; returns its status afterwards."""
+    now = timezone.now()
+    try:
+        kind = kinds.get(message.kind)
+        rendered = kind.render(message, cache)
+    except kinds.NotReady as wait:
+        _finish(message, token, status=MessageStatus.PENDING, not_before=now + wait.retry_in)
+        return MessageStatus.PENDING
+    except ObjectDoesNotExist as gone:
+        # Stored as the server's replies are: in English, whoever reads it later.
+        reply = f"Nothing to send any more: {gone}"
+        _finish(message, token, status=MessageStatus.FAILED, last_error=reply[:2000])
+        return MessageStatus.FAILED
+    except Exception as error:
+        logger.exception("Could not render outbox message %s (%s)", message.pk, message.kind)
+        reply = f"Could not make the message: {type(error).__name__}: {error}"
+        _finish(message, token, status=MessageStatus.FAILED, last_error=reply[:2000])
+        return MessageStatus.FAILED
+    started = Message.objects.filter(
+        pk=message.pk, status=MessageStatus.SENDING, claimed_by=token
+    ).update(attempts=F("attempts") + 1, lease_until=now + _lease(), updated_at=now)
+    if not started:
+        return MessageStatus.SENDING  # our lease ran out and another drain took it
+    message.attempts += 1
+    try:
+        if message.channel == Channel.WEBHOOK:
+            webhook_post(message.address, rendered)
+        else:
+            transports.send_email(rendered)
+    except Exception as error:
+        refused = refusal(error)
+        if refused.permanent or message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+            logger.warning("Outbox message %s failed: %s", message.pk, refused.reply)
+            _finish(message, token, status=MessageStatus.FAILED, last_error=refused.reply)
+            return MessageStatus.FAILED
+        _finish(
+            message,
+            token,
+            status=MessageStatus.PENDING,
+            last_error=refused.reply,
+            not_before=timezone.now() + backoff(message.attempts),
+        )
+        return MessageStatus.PENDING
+    _finish(message, token, status=MessageStatus.SENT, sent_at=timezone.now(), last_error="")
+    return MessageStatus.SENT
+
+
+def _release(messages: list[Message], token: str) -> None:
+    """Claimed but not started (the drain's time is up): back to the queue at once."""
+    Message.objects.filter(
+        pk__in=[m.pk for m in messages], status=MessageStatus.SENDING, claimed_by=token
+    ).update(status=MessageStatus.PENDING, claimed_by="", lease_until=None)
+
+
+def _report_finished(done: list[Message]) -> None:
+    by_kind: dict[str, list[Message]] = defaultdict(list)
+    for message in done:
+        by_kind[message.kind].append(message)
+    for name, messages in by_kind.items():
+        hook = kinds.get(name).finished
+        if hook is not None:
+            try:
+                hook(messages)
+            except Exception:
+                logger.exception("The outbox's finished hook of %s failed", name)
+
+
+def outbox_drain(*, worker: str = "", budget: float = DRAIN_SECONDS) -> int:
+    """Send due messages in batches until none is due or the time is up; returns how many went."""
+    token = f"{worker or socket.gethostname()}/{os.getpid()}/{secrets.token_hex(4)}"
+    started = time.monotonic()
+    sent = 0
+    held_until = None
+    out_of_time = False
+    transports = Transports()
+    cache: dict = {}
+    try:
+        while True:
+            claimed, held_until = _claim(token)
+            if not claimed:
+                wait = (held_until - timezone.now()).total_seconds() if held_until else None
+                if wait is not None and wait < 0.5 and sent and not out_of_time:
+                    time.sleep(max(wait, 0))  # the next slot is a moment away: stay
+                    continue
+                break
+            done = []
+            for index, message in enumerate(claimed):
+                if time.monotonic() - started > budget:
+                    _release(claimed[index:], token)
+                    out_of_time = True
+                    break
+                status = _deliver(message, token, transports, cache)
+                sent += status == MessageStatus.SENT
+                if status in (MessageStatus.SENT, MessageStatus.FAILED):
+                    done.append(message)
+            _report_finished(done)
+            if out_of_time or time.monotonic() - started > budget:
+                out_of_time = True
+                break
+    finally:
+        transports.close()
+    if out_of_time:
+        outbox_wake(count=1)  # carry on in a fresh task; other work gets its turn
+    else:
+        upcoming = held_until or (
+            Message.objects.filter(status=MessageStatus.PENDING, not_before__gt=timezone.now())
+            .order_by("not_before")
+            .values_list("not_before", flat=True)
+            .first()
+        )
+        if upcoming is not None:
+            outbox_wake_at(upcoming)
+    return sent
+
+
+# --- Recovery -----------------------------------------------------------------------
+
+
+def outbox_release_worker(*, worker: str) -> int:
+    """A worker starting again: what its earlier life had claimed goes back to the queue."""
+    return Message.objects.filter(
+        status=MessageStatus.SENDING, claimed_by__startswith=f"{worker}/"
+    ).update(status=MessageStatus.PENDING, claimed_by="", lease_until=None)
+
+
+def outbox_pump(*, now: datetime | None = None) -> int:
+    """What the clock does every OUTBOX_PUMP_SECONDS: wake workers if anything is due.
+
+    Covers a broker that lost its queue (Redis restarted empty) and leases that ran
+    out (a worker killed); returns how many messages were due.
+    """
+    now = now or timezone.now()
+    due = Message.objects.filter(_due(now)).count()
+    if due:
+        outbox_wake(count=due)
+    else:
+        upcoming = (
+            Message.objects.filter(status=MessageStatus.PENDING)
+            .order_by("not_before")
+            .values_list("not_before", flat=True)
+            .first()
+        )
+        if upcoming is not None:
+            outbox_wake_at(upcoming)
+    return due
+
+
+# --- Resending --------------------------------------------------------------------
+
+
+@transaction.atomic
+def messages_resend(*, messages: QuerySet[Message]) -> int:
+    """Failed messages (of the given set) go back to the queue with fresh attempts."""
+    now = timezone.now()
+    count = (
+        messages.filter(status=MessageStatus.FAILED)
+        .exclude(kind__in=kinds.secret_names())
+        .update(
+            status=MessageStatus.PENDING, attempts=0, last_error="", not_before=now, updated_at=now
+        )
+    )
+    if count:
+        outbox_wake(count=count)
+    return count
+
+
+@transaction.atomic
+def messages_push(*, messages: QuerySet[Message], now: datetime | None = None) -> int:
+    """Stuck messages (due for STUCK_AFTER and not taken, or a lapsed claim) go now."""
+    now = now or timezone.now()
+    stuck = messages.filter(
+        Q(status=MessageStatus.PENDING, not_before__lt=now - STUCK_AFTER)
+        | Q(status=MessageStatus.SENDING, lease_until__lt=now)
+    )
+    count = stuck.update(
+        status=MessageStatus.PENDING,
+        claimed_by="",
+        lease_until=None,
+        not_before=now,
+        updated_at=now,
+    )
+    if count:
+        outbox_wake(count=count)
+    return count
+
+
+@transaction.atomic
+def messages_release(*, messages: QuerySet[Message]) -> int:
+    """Pending messages held for later (waiting for their PDF) may go now."""
+    now = timezone.now()
+    count = messages.filter(status=MessageStatus.PENDING, not_before__gt=now).update(
+        not_before=now, updated_at=now
+    )
+    if count:
+        outbox_wake(count=count)
+    return count
+
+
+def outbox_resend(
+    *, messages: QuerySet[Message], which: str, code: str = "", kind: str = ""
+) -> int:
+    """What the outbox pages' buttons do: resend one or all failed, or push all stuck."""
+    if kind:
+        messages = messages.filter(kind=kind)
+    if which == "one":
+        return messages_resend(messages=messages.filter(code=code))
+    if which == "failed":
+        return messages_resend(messages=messages)
+    if which == "stuck":
+        return messages_push(messages=messages)
+    raise ValueError(f"Unknown resend choice {which!r}")

@@ -1,0 +1,102 @@
+"""The summary's e-mail: one per recipient, HTML and text, with the PDF attached.
+
+`render_summary` reads the summary and its PDF once per batch (the `cache`),
+so a worker sending 300 copies reads the PDF once. Until the PDF of the sent
+version exists the message is not ready and waits (it is released the moment
+the render finishes). When the last copy of a summary has gone, `summary_settle`
+marks the summary sent.
+"""
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from outbox.kinds import Kind, NotReady, register
+from outbox.models import Message, Priority
+from summaries.models import Summary
+from topics.models import TopicStatus
+from tvargrupp.mail import header_safe
+
+SUMMARY_KIND = "summaries.summary"
+
+
+def summary_key(*, summary: Summary, email: str) -> str:
+    return f"{SUMMARY_KIND}:{summary.pk}:{email.lower()}"
+
+
+def _prepared(message: Message, cache: dict) -> tuple[Summary, bytes, list[tuple[str, str]]]:
+    """The summary, its PDF and its post-its, read once per batch and version."""
+    summary = cache.get(("summary", message.payload["summary"]))
+    if summary is None:
+        summary = Summary.objects.select_related("meeting__group", "sent_by").get(
+            pk=message.payload["summary"]
+        )
+        cache[("summary", summary.pk)] = summary
+    if summary.pdf_version != summary.content_version or not summary.pdf:
+        cache.pop(("summary", summary.pk))  # look again next time
+        raise NotReady("the PDF is being rendered")
+    key = ("summary-files", summary.pk, summary.content_version)
+    if key not in cache:
+        with summary.pdf.open("rb") as pdf:
+            data = pdf.read()
+        topics = summary.meeting.topics.filter(
+            status__in=[TopicStatus.SUBMITTED, TopicStatus.DISCUSSED]
+        ).select_related("department")
+        listed = [
+            (t.department.short_name, t.title) for t in topics.order_by("position", "created_at")
+        ]
+        cache[key] = (data, listed)
+    data, listed = cache[key]
+    return summary, data, listed
+
+
+def render_summary(message: Message, cache: dict) -> EmailMultiAlternatives:
+    summary, pdf, topics = _prepared(message, cache)
+    meeting = summary.meeting
+    moderator = summary.sent_by
+    with translation.override(message.language), timezone.override(meeting.group.time_zone):
+        date = timezone.localtime(meeting.starts_at).strftime("%Y-%m-%d")
+        subject = gettext("Summary: %(group)s %(date)s") % {
+            "group": meeting.group.name,
+            "date": date,
+        }
+        context = {
+            "summary": summary,
+            "meeting": meeting,
+            "delivery": {"name": message.name, "email": message.address},
+            "topics": topics,
+            "url": settings.SITE_URL + reverse("summaries:pdf", args=[meeting.code]),
+        }
+        text = render_to_string("summaries/email/summary.txt", context)
+        html = render_to_string("summaries/email/summary.html", context)
+    email = EmailMultiAlternatives(
+        subject=header_safe(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject),
+        body=text,
+        to=[message.address],
+        reply_to=[header_safe(moderator.email)] if moderator else [],
+    )
+    email.attach_alternative(html, "text/html")
+    email.attach(f"sammanfattning-{date}.pdf", pdf, "application/pdf")
+    return email
+
+
+def _settle(messages: list[Message]) -> None:
+    from summaries.services import summary_settle
+
+    for summary_id in {m.payload.get("summary") for m in messages}:
+        summary_settle(summary_id=summary_id)
+
+
+SUMMARY = register(
+    Kind(
+        name=SUMMARY_KIND,
+        label=_("Summary"),
+        render=render_summary,
+        priority=Priority.BULK,
+        finished=_settle,
+    )
+)
