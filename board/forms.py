@@ -7,6 +7,8 @@ from topics.models import TEXT_MAX, TITLE_MAX, ContributionKind, LinkKind
 
 
 class IdeaForm(forms.Form):
+    """An idea on the moderator's board: for a person in the room, a department, or neither."""
+
     text = forms.CharField(
         label=_("Idea or thought"), max_length=TEXT_MAX, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -16,19 +18,29 @@ class IdeaForm(forms.Form):
         initial=ContributionKind.IDEA,
         required=False,
     )
+    speaker = forms.ModelChoiceField(
+        label=_("Who said it"), queryset=User.objects.none(), required=False
+    )
     department = forms.ModelChoiceField(
         label=_("Speaker's department"), queryset=Department.objects.none(), required=False
     )
 
-    def __init__(self, *args, departments=None, **kwargs):
+    def __init__(self, *args, departments=None, people=None, **kwargs):
         super().__init__(*args, **kwargs)
         if departments is not None:
             self.fields["department"].queryset = departments
+        if people is not None:
+            self.fields["speaker"].queryset = people
         self.fields["department"].to_field_name = "code"
-        self.fields["text"].widget.attrs.update({"id": "idea-text", "data-shortcut-target": "idea"})
 
     def clean_kind(self) -> str:
         return self.cleaned_data.get("kind") or ContributionKind.IDEA
+
+
+class ParticipantIdeaForm(forms.Form):
+    """A participant's idea: one field; their department and the kind are the defaults."""
+
+    text = forms.CharField(label=_("Idea or thought"), max_length=TEXT_MAX)
 
 
 class OnTheSpotForm(forms.Form):

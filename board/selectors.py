@@ -7,10 +7,11 @@ from django.db.models.functions import Coalesce
 
 from accounts.models import User
 from board.models import BoardState
-from board.services import ON_BOARD, meeting_time_left, suggested_seconds
+from board.services import ENDED, ON_BOARD, meeting_time_left, suggested_seconds
 from groups.access import Role
 from groups.models import Department, Group
-from meetings.models import Attendance, Meeting
+from meetings.models import Attendance, Meeting, MeetingStatus
+from meetings.selectors import topics_readable
 from topics.models import Contribution, FollowUp, Topic, TopicLink, TopicStatus
 
 POLL_SALT = "board.poll"
@@ -29,11 +30,38 @@ class BoardPage:
     departments: list[Department]
     people: list[User]
     can_moderate: bool
+    topics_hidden: bool
     now: datetime
     time_left: timedelta
     remaining: int
     suggested: int
     poll_token: str
+
+    @property
+    def ended(self) -> bool:
+        """Closed, summarised or cancelled: nothing on the board changes any more."""
+        return self.meeting.status in ENDED
+
+    @property
+    def waiting(self) -> bool:
+        """Not started yet (planned or open for post-its)."""
+        return self.meeting.status in (MeetingStatus.PLANNED, MeetingStatus.OPEN)
+
+    @property
+    def state_name(self) -> str:
+        return "ended" if self.ended else "waiting" if self.waiting else "live"
+
+    @property
+    def density(self) -> str:
+        """How much the post-it with the word says: the projector sizes its type by it."""
+        if self.focus is None:
+            return "normal"
+        topic = self.focus
+        length = sum(
+            len(text)
+            for text in (topic.background, topic.current_state, topic.goal, topic.obstacle)
+        )
+        return "normal" if length <= 700 else "dense" if length <= 1600 else "denser"
 
     @property
     def now_ms(self) -> int:
@@ -42,7 +70,7 @@ class BoardPage:
     @property
     def timer_ends_ms(self) -> int | None:
         """When a running timer reaches zero (epoch ms); None while paused."""
-        if not self.state.running:
+        if not self.state.running or self.ended:
             return None
         return self.now_ms + self.remaining * 1000
 
@@ -66,12 +94,17 @@ def board_version(*, meeting_id: int) -> int | None:
 
 
 def board_page(*, meeting: Meeting, user: User, now: datetime) -> BoardPage:
-    """Everything the three board views show, in a fixed number of queries."""
+    """Everything the three board views show, in a fixed number of queries.
+
+    Before the meeting starts, post-its are shown only to those the meeting page
+    shows them to (moderators, or everyone when the group allows reading ahead).
+    """
+    readable = topics_readable(meeting=meeting)
     state = BoardState.objects.filter(meeting=meeting).select_related(
         "topic__department", "topic__author"
     ).first() or BoardState(meeting=meeting, version=0)
     topics = list(
-        meeting.topics.filter(status__in=ON_BOARD)
+        meeting.topics.filter(status__in=ON_BOARD if readable else [])
         .select_related("department", "author")
         .annotate(
             idea_count=Coalesce(
@@ -86,7 +119,7 @@ def board_page(*, meeting: Meeting, user: User, now: datetime) -> BoardPage:
         )
         .order_by("position", "created_at")
     )
-    focus = state.topic if state.topic_id and state.topic.status in ON_BOARD else None
+    focus = state.topic if readable and state.topic_id and state.topic.status in ON_BOARD else None
     contributions: list[Contribution] = []
     links: list[tuple[TopicLink, Topic]] = []
     follow_ups: list[FollowUp] = []
@@ -123,6 +156,7 @@ def board_page(*, meeting: Meeting, user: User, now: datetime) -> BoardPage:
         departments=departments,
         people=people,
         can_moderate=can_moderate,
+        topics_hidden=not readable,
         now=now,
         time_left=meeting_time_left(meeting, now),
         remaining=state.remaining(now) if focus else 0,
@@ -132,14 +166,27 @@ def board_page(*, meeting: Meeting, user: User, now: datetime) -> BoardPage:
 
 
 def meeting_people(*, meeting: Meeting):
-    """Everyone who may own a follow-up: the group's heads, moderators and participants."""
+    """Everyone who may speak or own a follow-up: attendees and the group's members.
+
+    Each person carries the department they head in this group (`dept_code`,
+    `dept_short`), if any, so the board can say "Maria Lindqvist (HR)".
+    """
     group_id = meeting.group_id
-    return User.objects.filter(
-        Q(pk__in=Department.heads.through.objects.filter(department__group=group_id).values("user"))
-        | Q(pk__in=Group.moderators.through.objects.filter(group=group_id).values("user"))
-        | Q(pk__in=Group.participants.through.objects.filter(group=group_id).values("user"))
-        | Q(pk__in=Attendance.objects.filter(meeting=meeting).values("user"))
-    ).order_by("full_name", "email")
+    heads = Department.heads.through.objects.filter(department__group=group_id)
+    headed = heads.filter(user=OuterRef("pk")).order_by("department__position", "department__name")
+    return (
+        User.objects.filter(
+            Q(pk__in=heads.values("user"))
+            | Q(pk__in=Group.moderators.through.objects.filter(group=group_id).values("user"))
+            | Q(pk__in=Group.participants.through.objects.filter(group=group_id).values("user"))
+            | Q(pk__in=Attendance.objects.filter(meeting=meeting).values("user"))
+        )
+        .annotate(
+            dept_code=Subquery(headed.values("department__code")[:1]),
+            dept_short=Subquery(headed.values("department__short_name")[:1]),
+        )
+        .order_by("full_name", "email")
+    )
 
 
 def link_candidates(*, meeting: Meeting, focus: Topic, query: str, limit: int = 10) -> list[Topic]:

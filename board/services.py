@@ -31,6 +31,17 @@ MIN_TOPIC_SECONDS = 60
 DEFAULT_TOPIC_SECONDS = 8 * 60
 ON_BOARD = [TopicStatus.SUBMITTED, TopicStatus.DISCUSSED, TopicStatus.PARKED]
 WRITABLE = [MeetingStatus.OPEN, MeetingStatus.LIVE]
+ENDED = [MeetingStatus.CLOSED, MeetingStatus.SUMMARY_SENT, MeetingStatus.CANCELLED]
+# Starting more than this long before the meeting's time asks for confirmation.
+EARLY_START = timedelta(minutes=30)
+
+
+class EarlyStart(Exception):
+    """The meeting would start long before its time; the moderator is asked to confirm."""
+
+    def __init__(self, meeting: Meeting):
+        super().__init__("early start")
+        self.meeting = meeting
 
 
 class NotesConflict(Exception):
@@ -78,8 +89,21 @@ def suggested_seconds(meeting: Meeting, *, now: datetime, remaining_topics: int)
 
 
 @transaction.atomic
-def board_start(*, meeting: Meeting) -> BoardState:
-    """Take the meeting live (from planned or open); the board appears on every screen."""
+def board_start(
+    *, meeting: Meeting, now: datetime | None = None, early_ok: bool = True
+) -> BoardState:
+    """Take the meeting live (from planned or open); the board appears on every screen.
+
+    With `early_ok` false, starting more than EARLY_START before the meeting's
+    time raises `EarlyStart` so the moderator can confirm.
+    """
+    now = now or timezone.now()
+    if (
+        not early_ok
+        and meeting.status in (MeetingStatus.PLANNED, MeetingStatus.OPEN)
+        and meeting.starts_at - now > EARLY_START
+    ):
+        raise EarlyStart(meeting)
     Meeting.objects.filter(
         pk=meeting.pk, status__in=[MeetingStatus.PLANNED, MeetingStatus.OPEN]
     ).update(status=MeetingStatus.LIVE, updated_at=timezone.now())
@@ -87,6 +111,24 @@ def board_start(*, meeting: Meeting) -> BoardState:
     state = _lock(meeting)
     _bump(state)
     return state
+
+
+@transaction.atomic
+def board_end(*, meeting: Meeting, now: datetime | None = None) -> None:
+    """The meeting has ended: stop the timer and tell every open screen (a new version).
+
+    Called by whoever ends the meeting (closing it, cancelling it), after its status
+    has changed; the board's own writes are refused from then on by `_lock`.
+    """
+    now = now or timezone.now()
+    state = BoardState.objects.select_for_update().filter(meeting=meeting).first()
+    if state is None:
+        return
+    if state.timer_started_at is not None:
+        state.timer_elapsed += max(0, int((now - state.timer_started_at).total_seconds()))
+        state.timer_started_at = None
+        state.save(update_fields=["timer_elapsed", "timer_started_at", "updated_at"])
+    _bump(state)
 
 
 @transaction.atomic
@@ -243,21 +285,26 @@ def contribution_add(
     return contribution
 
 
-def _own_or_moderated(
-    meeting: Meeting, contribution: Contribution, by: User, moderating: bool
-) -> None:
-    if contribution.topic.meeting_id != meeting.pk:
-        raise PermissionDenied
+def _own_or_moderated(meeting: Meeting, contribution_id: int, by: User, moderating: bool):
+    """The idea, read under the board lock: one removed meanwhile is a clear refusal."""
+    contribution = (
+        Contribution.objects.select_for_update()
+        .filter(pk=contribution_id, topic__meeting=meeting)
+        .first()
+    )
+    if contribution is None:
+        raise ValidationError(_("That idea is no longer there."))
     if not moderating and contribution.author_id != by.pk:
         raise PermissionDenied
+    return contribution
 
 
 @transaction.atomic
 def contribution_edit(
-    *, meeting: Meeting, contribution: Contribution, by: User, moderating: bool, text: str
+    *, meeting: Meeting, contribution_id: int, by: User, moderating: bool, text: str
 ) -> Contribution:
     state = _lock(meeting)
-    _own_or_moderated(meeting, contribution, by, moderating)
+    contribution = _own_or_moderated(meeting, contribution_id, by, moderating)
     contribution.text = text.strip()
     contribution.full_clean()
     contribution.save(update_fields=["text", "updated_at"])
@@ -267,10 +314,10 @@ def contribution_edit(
 
 @transaction.atomic
 def contribution_remove(
-    *, meeting: Meeting, contribution: Contribution, by: User, moderating: bool
+    *, meeting: Meeting, contribution_id: int, by: User, moderating: bool
 ) -> None:
     state = _lock(meeting)
-    _own_or_moderated(meeting, contribution, by, moderating)
+    contribution = _own_or_moderated(meeting, contribution_id, by, moderating)
     contribution.delete()
     _bump(state)
 

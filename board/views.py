@@ -14,7 +14,15 @@ from django_htmx.http import trigger_client_event
 
 from accounts.middleware import without_user_language
 from board import services
-from board.forms import FollowUpForm, IdeaForm, LinkForm, NotesForm, OnTheSpotForm, TimerForm
+from board.forms import (
+    FollowUpForm,
+    IdeaForm,
+    LinkForm,
+    NotesForm,
+    OnTheSpotForm,
+    ParticipantIdeaForm,
+    TimerForm,
+)
 from board.selectors import (
     board_page,
     board_version,
@@ -23,8 +31,7 @@ from board.selectors import (
     poll_meeting_id,
 )
 from groups.access import Action, Role
-from meetings.selectors import meeting_get_for_user
-from topics.models import Contribution
+from meetings.selectors import meeting_get_for_user, topics_readable
 
 TEMPLATES = {
     "board": "board/board.html",
@@ -43,30 +50,31 @@ def _shared_fragment(request, meeting, view: str):
     script shows the viewer's own), so every screen in the room gets the same bytes.
     """
     version = board_version(meeting_id=meeting.pk) or 0
-    key = f"board:{meeting.pk}:{version}:{view}:{request.LANGUAGE_CODE}"
+    # Whether post-its may be read before the start differs by role: part of the key.
+    readable = int(topics_readable(meeting=meeting))
+    prefix = f"board:{meeting.pk}"
+    suffix = f"{view}:{readable}:{meeting.status}:{request.LANGUAGE_CODE}"
+    key = f"{prefix}:{version}:{suffix}"
     html = cache.get(key)
     if html is None:
         page = board_page(meeting=meeting, user=request.user, now=timezone.now())
         if page.state.version != version:
-            key = f"board:{meeting.pk}:{page.state.version}:{view}:{request.LANGUAGE_CODE}"
+            key = f"{prefix}:{page.state.version}:{suffix}"
         context = {"page": page, "view": view, "errors": [], "shared": True}
         html = render_to_string(TEMPLATES[view] + "#live", context, request=request)
         cache.set(key, html, SHARED_FRAGMENT_SECONDS)
     return HttpResponse(html)
 
 
-def _render(request, meeting, view: str, *, errors=(), status=200):
+def _render(request, meeting, view: str, *, errors=(), status=200, early_start=False):
     if view != "board" and request.method == "GET" and request.GET.get("fragment") == "live":
         return _shared_fragment(request, meeting, view)
     page = board_page(meeting=meeting, user=request.user, now=timezone.now())
-    departments = meeting.group.departments.active().order_by("position", "name")
     context = {
         "page": page,
         "view": view,
         "errors": list(errors),
-        "idea_form": IdeaForm(departments=departments),
-        "spot_form": OnTheSpotForm(departments=departments),
-        "timer_form": TimerForm(initial={"minutes": 1}),
+        "early_start": early_start,
     }
     template = TEMPLATES[view]
     if request.GET.get("fragment") == "live" or (request.htmx and request.method == "POST"):
@@ -109,14 +117,18 @@ def poll(request, token: str):
     return JsonResponse({"v": version})
 
 
-def _done(request, meeting, view: str, errors: list[str]):
+def _done(request, meeting, view: str, errors: list[str], *, early_start: bool = False):
+    # The action may have changed the meeting's status (starting it, giving the word).
+    meeting.status = (
+        type(meeting).objects.filter(pk=meeting.pk).values_list("status", flat=True).get()
+    )
     if request.htmx:
-        response = _render(request, meeting, view, errors=errors)
-        if not errors:
+        response = _render(request, meeting, view, errors=errors, early_start=early_start)
+        if not errors and not early_start:
             trigger_client_event(response, "board:saved")
         return response
-    if errors:
-        return _render(request, meeting, view, errors=errors, status=400)
+    if errors or early_start:
+        return _render(request, meeting, view, errors=errors, early_start=early_start, status=400)
     target = {"board": "board:board", "participant": "board:participant"}[view]
     return redirect(target, code=meeting.code)
 
@@ -138,9 +150,10 @@ def act(request, code: str):
     topic_code = request.POST.get("topic", "")
     departments = meeting.group.departments.active()
     errors: list[str] = []
+    early_start = False
     try:
         if action == "start":
-            services.board_start(meeting=meeting)
+            services.board_start(meeting=meeting, early_ok=request.POST.get("confirm") == "early")
         elif action == "give":
             services.board_give_word(meeting=meeting, code=topic_code)
         elif action in ("next", "previous"):
@@ -201,6 +214,8 @@ def act(request, code: str):
             services.link_remove(meeting=meeting, link_id=int(request.POST.get("link", "0") or 0))
         else:
             errors = [_("Unknown action.")]
+    except services.EarlyStart:
+        early_start = True
     except services.NotesConflict as conflict:
         errors = [
             _("Someone else changed the notes meanwhile. Their text: %(notes)s")
@@ -210,7 +225,7 @@ def act(request, code: str):
         errors = error.messages
     except ValueError:
         errors = [_("Unknown action.")]
-    return _done(request, meeting, "board", errors)
+    return _done(request, meeting, "board", errors, early_start=early_start)
 
 
 @login_required
@@ -227,54 +242,63 @@ def idea(request, code: str):
     action = request.POST.get("action", "add")
     errors: list[str] = []
     try:
-        if action == "add":
-            form = IdeaForm(request.POST, departments=meeting.group.departments.active())
+        if action == "add" and view == "board":
+            form = IdeaForm(
+                request.POST,
+                departments=meeting.group.departments.active(),
+                people=meeting_people(meeting=meeting),
+            )
             if form.is_valid():
+                speaker = form.cleaned_data["speaker"]
                 department = form.cleaned_data["department"]
-                if department is None and not moderating:
-                    department = (
-                        request.user.headed_departments.active()
-                        .filter(group=meeting.group_id)
-                        .first()
-                    )
+                if speaker is not None and department is None and speaker.dept_code:
+                    department = meeting.group.departments.active().filter(code=speaker.dept_code).first()
                 services.contribution_add(
                     meeting=meeting,
                     code=request.POST.get("topic", ""),
-                    author=request.user
-                    if not (moderating and form.cleaned_data["department"])
-                    else None,
+                    # Noted for someone: theirs. For a department only: the moderator's note.
+                    author=speaker if speaker is not None else None if department else request.user,
                     department=department,
                     text=form.cleaned_data["text"],
                     kind=form.cleaned_data["kind"],
                 )
             errors = _form_errors(form)
-        else:
-            contribution = Contribution.objects.filter(
-                pk=int(request.POST.get("contribution", "0") or 0), topic__meeting=meeting
-            ).first()
-            if contribution is None:
-                raise ValidationError(_("That idea is no longer there."))
+        elif action == "add":
+            form = ParticipantIdeaForm(request.POST)
+            if form.is_valid():
+                services.contribution_add(
+                    meeting=meeting,
+                    code=request.POST.get("topic", ""),
+                    author=request.user,
+                    department=request.user.headed_departments.active()
+                    .filter(group=meeting.group_id)
+                    .order_by("position", "name")
+                    .first(),
+                    text=form.cleaned_data["text"],
+                )
+            errors = _form_errors(form)
+        elif action in ("edit", "remove"):
+            contribution_id = int(request.POST.get("contribution", "0") or 0)
             if action == "edit":
-                form = IdeaForm(request.POST)
-                form.fields["department"].required = False
+                form = ParticipantIdeaForm(request.POST)
                 if form.is_valid():
                     services.contribution_edit(
                         meeting=meeting,
-                        contribution=contribution,
+                        contribution_id=contribution_id,
                         by=request.user,
                         moderating=moderating,
                         text=form.cleaned_data["text"],
                     )
                 errors = _form_errors(form)
-            elif action == "remove":
+            else:
                 services.contribution_remove(
                     meeting=meeting,
-                    contribution=contribution,
+                    contribution_id=contribution_id,
                     by=request.user,
                     moderating=moderating,
                 )
-            else:
-                errors = [_("Unknown action.")]
+        else:
+            errors = [_("Unknown action.")]
     except ValidationError as error:
         errors = error.messages
     except ValueError:

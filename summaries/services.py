@@ -18,6 +18,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from board.services import board_end
 from meetings.models import Meeting, MeetingStatus
 from outbox.models import IN_FLIGHT, Message
 from outbox.services import Outgoing, messages_queue, messages_release
@@ -48,6 +49,8 @@ def meeting_close(*, meeting: Meeting) -> Summary:
     meeting.refresh_from_db()
     if not closed and meeting.status != MeetingStatus.CLOSED:
         raise ValidationError(_("Only an open or running meeting can be closed."))
+    if closed:
+        board_end(meeting=meeting)  # the timer stops and every open screen shows the end
     summary, _created = Summary.objects.get_or_create(meeting=meeting)
     return summary
 

@@ -499,3 +499,32 @@ def json_log():
     root.addHandler(handler)
     yield JsonLog(stream)
     root.removeHandler(handler)
+
+
+def signed_in_context(browser, live_server, user=None, *, viewport=None, language="sv"):
+    """A browser context signed in as `user` (a session cookie, no sign-in form)."""
+    from urllib.parse import urlparse
+
+    from django.test import Client
+
+    context = browser.new_context(
+        locale="sv-SE" if language == "sv" else "en-GB",
+        timezone_id="Europe/Stockholm",
+        viewport=viewport or {"width": 1280, "height": 800},
+    )
+    context.set_default_timeout(10_000)
+    if user is not None:
+        client = Client()
+        client.force_login(user)
+        host = urlparse(live_server.url).hostname
+        context.add_cookies(
+            [
+                {
+                    "name": settings.SESSION_COOKIE_NAME,
+                    "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                    "domain": host,
+                    "path": "/",
+                }
+            ]
+        )
+    return context

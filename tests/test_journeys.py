@@ -156,7 +156,7 @@ def test_moderator_and_participant_see_each_others_changes_live(
     assert spotlight.inner_text() == "Ingen har ordet än"
 
     # The moderator gives the word from the keyboard: focus the card, press Enter.
-    board.locator("[data-code]").first.focus()
+    board.locator("[data-give]").first.focus()
     board.keyboard.press("Enter")
     board.locator("#spotlight-title", has_text="Bemanning av akuten kvällstid").wait_for()
     # The participant's screen follows without a reload.
@@ -206,8 +206,8 @@ def test_moderator_reorders_the_agenda_from_the_keyboard_and_by_dragging(
         browser, live_server, "karin@example.se", "moderatorns-lösen-1"
     )
     page.goto(f"{live_server.url}/m/{meeting.code}/board/")
-    titles = page.locator("#agenda .postit__title")
-    page.locator("[data-code]").first.focus()
+    titles = page.locator("#agenda .agenda-item__title")
+    page.locator("[data-give]").first.focus()
     page.keyboard.press("Alt+ArrowDown")
     expect(titles).to_have_text(["Andra", "Första", "Tredje"])
 

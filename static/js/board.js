@@ -1,35 +1,46 @@
-// The live board: follow changes, count down, keyboard, drag and drop.
+// The live board: follow changes, count down, keyboard, focus, drag and drop.
 //
-// Every screen asks a one-query endpoint "has the board changed since version
-// N?" every second (every five when the tab is hidden). When it has, the live
-// region is fetched again and swapped in, unless someone is typing inside it,
-// in which case the swap waits until they leave the field.
+// Three parts, kept apart so each can change alone:
+// - followVersions(): learns that the board has a new version. Today it polls a
+//   one-query endpoint every second (every five when the tab is hidden); a
+//   server-sent-events stream can replace it without touching the rest.
+// - refresh()/swap(): fetch the page's live fragment and swap it in, unless
+//   someone is typing inside it (then the swap waits until they leave the field),
+//   keeping focus and open disclosures where they were.
+// - the moderator's keyboard and focus rules, the projector's full screen.
 
 const POLL_MS = 1000;
 const HIDDEN_POLL_MS = 5000;
 
+// Keys of the moderator's board (the help dialog lists each; a test checks it).
+export const BOARD_KEYS = {
+  n: "next",
+  ArrowRight: "next",
+  p: "previous",
+  ArrowLeft: "previous",
+  t: "timer",
+  "+": "more",
+  "-": "less",
+  i: "idea",
+  "?": "help",
+};
+// Actions after which focus goes to the agenda item that has the word.
+const TO_CURRENT = new Set(["give", "next", "previous", "start", "parked", "submitted"]);
+
 const root = document.querySelector("[data-board]");
 if (root) start(root);
 
-function start(root) {
-  let live = document.getElementById("live");
-  // Server clock minus this device's, measured at page load: timers count to the
-  // server's end time, so every screen shows the same figure.
-  const clockOffset = Number(root.dataset.serverTime) - Date.now();
-  let pending = false;
+function followVersions(root, currentVersion, onNewVersion) {
   let inFlight = false;
-
-  const version = () => live.dataset.version;
-
   async function poll() {
     if (!inFlight) {
       inFlight = true;
       try {
-        const url = `${root.dataset.pollUrl}?v=${encodeURIComponent(version())}`;
+        const url = `${root.dataset.pollUrl}?v=${encodeURIComponent(currentVersion())}`;
         const response = await fetch(url, { credentials: "same-origin", cache: "no-store" });
         if (response.status === 200) {
           const { v } = await response.json();
-          if (String(v) !== version()) await refresh();
+          if (String(v) !== currentVersion()) await onNewVersion(v);
         }
       } catch {
         // Offline for a moment: the next poll catches up.
@@ -39,6 +50,19 @@ function start(root) {
     }
     setTimeout(poll, document.hidden ? HIDDEN_POLL_MS : POLL_MS);
   }
+  setTimeout(poll, POLL_MS);
+}
+
+function start(root) {
+  let live = document.getElementById("live");
+  const view = root.dataset.view;
+  // Server clock minus this device's, measured at page load: timers count to the
+  // server's end time, so every screen shows the same figure.
+  const clockOffset = Number(root.dataset.serverTime) - Date.now();
+  let pending = false;
+  let intent = null; // what the moderator just pressed: decides where focus goes
+
+  const version = () => live.dataset.version;
 
   function typingInLive() {
     const active = document.activeElement;
@@ -57,23 +81,58 @@ function start(root) {
     swap(await response.text());
   }
 
+  const keyOf = (element) => element?.closest?.("[data-focus-key]")?.dataset.focusKey;
+  const byKey = (key) => key && live.querySelector(`[data-focus-key="${CSS.escape(key)}"]`);
+
   function swap(html) {
     const doc = new DOMParser().parseFromString(html, "text/html");
     const incoming = doc.getElementById("live");
     if (!incoming || Number(incoming.dataset.version) < Number(version())) return;
-    const focusedCode = document.activeElement?.closest?.("[data-code]")?.dataset.code;
+    const focusedKey = live.contains(document.activeElement) ? keyOf(document.activeElement) : null;
+    const open = [...live.querySelectorAll("details[open]")].map((d) => d.id || keyOf(d.querySelector("summary")));
     live.replaceWith(incoming);
     live = incoming;
+    for (const key of open) {
+      const details = (key && document.getElementById(key)) || byKey(key)?.closest("details");
+      if (details) details.open = true;
+    }
     window.htmx?.process(live);
-    afterSwap(focusedCode);
+    afterSwap();
+    byKey(focusedKey)?.focus();
   }
 
-  function afterSwap(focusedCode) {
+  let lastFocus = live.dataset.focus;
+  function afterSwap() {
     showOwnControls();
-    syncFocusInputs();
+    syncTools();
     syncNotes();
-    if (focusedCode) live.querySelector(`[data-code="${focusedCode}"]`)?.focus();
     tick();
+    if (live.dataset.focus !== lastFocus) {
+      lastFocus = live.dataset.focus;
+      announce(live.dataset.focusTitle);
+    }
+  }
+
+  function announce(title) {
+    const region = document.querySelector("[data-announce]");
+    if (region) region.textContent = title ? `${region.dataset.prefix} ${title}` : "";
+  }
+
+  // Where focus goes after the moderator's own action (item 8 of the board's promise):
+  // the agenda item that has the word, or the control or field they were in.
+  function placeFocus() {
+    if (!intent) return;
+    const { action, key } = intent;
+    intent = null;
+    if (live.dataset.state === "ended") return;
+    const current = live.querySelector("[aria-current] [data-give]") ?? live.querySelector("[data-give]");
+    let target = null;
+    if (TO_CURRENT.has(action)) target = current;
+    else if (action === "discussed") target = live.querySelector('[data-shortcut="next"]') ?? current;
+    else if (key) target = byKey(key);
+    if (!target && action === "remove") target = live.querySelector("#ideas-heading");
+    if (!target && (action === "up" || action === "down")) target = current;
+    target?.focus();
   }
 
   document.addEventListener("focusout", () => {
@@ -83,38 +142,57 @@ function start(root) {
     }
   });
 
-  // htmx swaps (the moderator's own actions) land here too.
+  // What was pressed, before htmx sends it (capture phase: this runs first).
+  document.addEventListener("submit", (event) => {
+    const submitter = event.submitter;
+    const form = event.target;
+    const action = submitter?.name === "action" ? submitter.value : form.elements.action?.value;
+    intent = { action, key: keyOf(submitter) ?? keyOf(form), inLive: live.contains(form), form };
+  }, true);
+
+  // htmx swaps (the moderator's own actions, a participant's idea) land here too.
   document.body.addEventListener("htmx:afterSwap", (event) => {
     if (event.detail.target.id === "live" || event.detail.elt?.id === "live") {
       live = document.getElementById("live");
-      afterSwap(null);
+      window.htmx?.process(live);
+      afterSwap();
+      if (intent?.inLive) placeFocus();
     }
   });
 
-  // Forms outside the live region reset after a successful save.
+  // Forms outside the live region reset after a successful save; focus goes back
+  // to the field the person was writing in.
   document.body.addEventListener("board:saved", (event) => {
-    const form = event.target.closest?.("form[data-reset-on-save]");
-    if (form) {
-      form.reset();
-      syncFocusInputs();
-    }
+    const form = event.target.closest?.("form");
+    if (!form || live.contains(form)) return;
+    if (form.matches("[data-reset-on-save]")) form.reset();
+    syncTools();
+    const field = form.closest("#link-results") ? document.getElementById("link-search")
+      : form.querySelector("textarea:not([hidden]), input[type=text]");
+    field?.focus();
+    intent = null;
   });
 
-  // Shared fragments carry everyone's remove buttons hidden; show this person's own.
+  // Shared fragments carry everyone's idea controls hidden; show this person's own.
   function showOwnControls() {
     for (const element of live.querySelectorAll("[data-author]")) {
       element.hidden = element.dataset.author !== root.dataset.user;
     }
   }
 
-  // Hidden "topic" inputs follow the post-it that has the word.
-  function syncFocusInputs() {
-    for (const input of document.querySelectorAll("[data-focus-input]")) {
-      input.value = live.dataset.focus || "";
+  // The forms outside the live region follow the post-it that has the word: the
+  // hidden "topic" inputs, the "About: …" label, enabled only while one has it,
+  // and gone once the meeting has ended.
+  function syncTools() {
+    const focus = live.dataset.focus || "";
+    for (const input of document.querySelectorAll("[data-focus-input]")) input.value = focus;
+    for (const label of document.querySelectorAll("[data-focus-label]")) {
+      const title = live.dataset.focusTitle;
+      label.textContent = title ? `${label.dataset.prefix ?? ""}${title}` : label.dataset.empty ?? "";
     }
-    const label = document.querySelector("[data-focus-label]");
-    if (label && live.dataset.focusTitle !== undefined) {
-      label.textContent = live.dataset.focusTitle ? `→ ${live.dataset.focusTitle}` : "";
+    for (const set of document.querySelectorAll("[data-needs-focus]")) set.disabled = !focus;
+    for (const tools of document.querySelectorAll("[data-board-tools]")) {
+      tools.hidden = live.dataset.state === "ended";
     }
   }
 
@@ -151,52 +229,67 @@ function start(root) {
     const sign = remaining < 0 ? "−" : "";
     const abs = Math.abs(remaining);
     timer.textContent = `${sign}${Math.floor(abs / 60)}:${String(abs % 60).padStart(2, "0")}`;
-    const over = remaining <= 0;
-    if (over && !timer.classList.contains("timer--over")) {
+    if (remaining <= 0 && !timer.classList.contains("timer--over")) {
       timer.classList.add("timer--over");
       timer.setAttribute("aria-label", timer.dataset.msgOver);
     }
   }
   setInterval(tick, 250);
 
-  // Keyboard (moderator's board only).
-  if (root.dataset.view === "board") {
+  if (view === "board") setUpBoardKeys();
+  if (view === "screen") setUpFullScreen();
+
+  function setUpBoardKeys() {
     const help = document.getElementById("help");
     document.querySelector("[data-help-open]")?.addEventListener("click", () => help.showModal());
+    const press = (selector) => live.querySelector(selector)?.click();
     document.addEventListener("keydown", (event) => {
       const target = event.target;
       if (target.matches("input, textarea, select") || event.ctrlKey || event.metaKey) return;
+      if (help.open) return;
       const card = target.closest?.("[data-code]");
-      const press = (selector) => live.querySelector(selector)?.click();
       if (event.altKey && card && (event.key === "ArrowUp" || event.key === "ArrowDown")) {
         event.preventDefault();
         card.querySelector(`[data-move="${event.key === "ArrowUp" ? "up" : "down"}"]`)?.click();
         return;
       }
       if (event.altKey) return;
-      if (event.key === "Enter" && card && target === card) {
-        event.preventDefault();
-        card.querySelector("[data-give]")?.click();
-      } else if (event.key === "n" || event.key === "ArrowRight") {
-        press('[data-shortcut="next"]') ?? null;
-        if (!live.querySelector('[data-shortcut="next"]')) live.querySelector("[data-give]")?.click();
-      } else if (event.key === "p" || event.key === "ArrowLeft") {
-        press('[data-shortcut="previous"]');
-      } else if (event.key === "t") {
-        press('[data-shortcut="timer"]');
-      } else if (event.key === "i") {
-        event.preventDefault();
-        document.getElementById("idea-text")?.focus();
-      } else if (event.key === "?") {
-        help.showModal();
-      } else if (event.key === "ArrowDown" || event.key === "ArrowUp") {
-        const cards = [...live.querySelectorAll("[data-code]")];
-        const index = cards.indexOf(card);
-        const next = cards[index + (event.key === "ArrowDown" ? 1 : -1)] ?? cards[0];
+      if ((event.key === "ArrowDown" || event.key === "ArrowUp") && card) {
+        const gives = [...live.querySelectorAll("[data-give]")];
+        const index = gives.indexOf(card.querySelector("[data-give]"));
+        const next = gives[index + (event.key === "ArrowDown" ? 1 : -1)] ?? gives[0];
         if (next) {
           event.preventDefault();
           next.focus();
         }
+        return;
+      }
+      switch (BOARD_KEYS[event.key]) {
+        case "next":
+          if (live.querySelector('[data-shortcut="next"]')) press('[data-shortcut="next"]');
+          else press("[data-give]");
+          break;
+        case "previous":
+          press('[data-shortcut="previous"]');
+          break;
+        case "timer":
+          press('[data-shortcut="timer"]');
+          break;
+        case "more":
+          press('[data-shortcut="more"]');
+          break;
+        case "less":
+          press('[data-shortcut="less"]');
+          break;
+        case "idea":
+          event.preventDefault();
+          document.getElementById("idea-text")?.focus();
+          break;
+        case "help":
+          help.showModal();
+          break;
+        default:
+          return;
       }
     });
 
@@ -233,8 +326,34 @@ function start(root) {
     });
   }
 
+  // The projector fills the screen: a button and the F key (Fullscreen API).
+  function setUpFullScreen() {
+    const button = document.querySelector("[data-fullscreen]");
+    if (!button) return;
+    if (!document.fullscreenEnabled) {
+      button.hidden = true;
+      return;
+    }
+    const toggle = () => {
+      if (document.fullscreenElement) document.exitFullscreen();
+      else document.documentElement.requestFullscreen().catch(() => {});
+    };
+    button.addEventListener("click", toggle);
+    document.addEventListener("keydown", (event) => {
+      if ((event.key === "f" || event.key === "F") && !event.ctrlKey && !event.metaKey && !event.altKey) {
+        event.preventDefault();
+        toggle();
+      }
+    });
+    document.addEventListener("fullscreenchange", () => {
+      const full = Boolean(document.fullscreenElement);
+      button.textContent = full ? button.dataset.labelExit : button.dataset.labelEnter;
+      document.body.classList.toggle("is-fullscreen", full);
+    });
+  }
+
   showOwnControls();
-  syncFocusInputs();
+  syncTools();
   tick();
-  setTimeout(poll, POLL_MS);
+  followVersions(root, version, refresh);
 }

@@ -694,7 +694,7 @@ def test_contribution_of_4000_characters_is_accepted(world):
 def test_author_may_edit_their_own_contribution(world, idea):
     services.contribution_edit(
         meeting=world.meeting,
-        contribution=idea.contribution,
+        contribution_id=idea.contribution.pk,
         by=world.participant,
         moderating=False,
         text=" Bättre idé ",
@@ -707,7 +707,7 @@ def test_author_may_edit_their_own_contribution(world, idea):
 def test_moderator_may_edit_anyones_contribution(world, idea):
     services.contribution_edit(
         meeting=world.meeting,
-        contribution=idea.contribution,
+        contribution_id=idea.contribution.pk,
         by=world.moderator,
         moderating=True,
         text="Omformulerad",
@@ -720,7 +720,7 @@ def test_another_participant_may_not_edit_a_contribution(world, idea):
     with pytest.raises(PermissionDenied):
         services.contribution_edit(
             meeting=world.meeting,
-            contribution=idea.contribution,
+            contribution_id=idea.contribution.pk,
             by=idea.other,
             moderating=False,
             text="Kapat",
@@ -735,7 +735,7 @@ def test_contribution_edit_with_empty_or_too_long_text_is_refused(world, idea, t
     with pytest.raises(ValidationError) as raised:
         services.contribution_edit(
             meeting=world.meeting,
-            contribution=idea.contribution,
+            contribution_id=idea.contribution.pk,
             by=world.participant,
             moderating=False,
             text=text,
@@ -748,7 +748,7 @@ def test_contribution_edit_with_empty_or_too_long_text_is_refused(world, idea, t
 def test_author_may_remove_their_own_contribution(world, idea):
     services.contribution_remove(
         meeting=world.meeting,
-        contribution=idea.contribution,
+        contribution_id=idea.contribution.pk,
         by=world.participant,
         moderating=False,
     )
@@ -759,7 +759,10 @@ def test_author_may_remove_their_own_contribution(world, idea):
 
 def test_moderator_may_remove_anyones_contribution(world, idea):
     services.contribution_remove(
-        meeting=world.meeting, contribution=idea.contribution, by=world.moderator, moderating=True
+        meeting=world.meeting,
+        contribution_id=idea.contribution.pk,
+        by=world.moderator,
+        moderating=True,
     )
 
     assert not Contribution.objects.filter(pk=idea.contribution.pk).exists()
@@ -768,7 +771,10 @@ def test_moderator_may_remove_anyones_contribution(world, idea):
 def test_another_participant_may_not_remove_a_contribution(world, idea):
     with pytest.raises(PermissionDenied):
         services.contribution_remove(
-            meeting=world.meeting, contribution=idea.contribution, by=idea.other, moderating=False
+            meeting=world.meeting,
+            contribution_id=idea.contribution.pk,
+            by=idea.other,
+            moderating=False,
         )
 
     assert Contribution.objects.filter(pk=idea.contribution.pk).exists()
@@ -1122,7 +1128,11 @@ def _snapshot(meeting) -> dict:
 
 def _edit(b):
     services.contribution_edit(
-        meeting=b.meeting, contribution=b.contribution, by=b.author, moderating=True, text="Ny"
+        meeting=b.meeting,
+        contribution_id=b.contribution.pk,
+        by=b.author,
+        moderating=True,
+        text="Ny",
     )
 
 
@@ -1149,7 +1159,7 @@ SERVICES = {
     ),
     "contribution_edit": _edit,
     "contribution_remove": lambda b: services.contribution_remove(
-        meeting=b.meeting, contribution=b.contribution, by=b.author, moderating=True
+        meeting=b.meeting, contribution_id=b.contribution.pk, by=b.author, moderating=True
     ),
     "link_add": lambda b: services.link_add(
         meeting=b.meeting, code=b.a.code, other_code=b.c.code, kind="similar", by=b.author

@@ -271,10 +271,10 @@ def _fill(world, size):
 @pytest.mark.parametrize(
     ("name", "role", "fragment", "queries"),
     [
-        ("board:board", "moderator", False, 13),
+        ("board:board", "moderator", False, 11),
         ("board:board", "moderator", True, 11),
         ("board:screen", "participant", False, 10),
-        ("board:participant", "head", False, 11),
+        ("board:participant", "head", False, 10),
         ("board:participant", "head", True, 11),
     ],
 )
