@@ -29,3 +29,29 @@ def test_the_bare_hx_pattern_catches_what_it_should():
     assert BARE_HX.search("<body hx-headers='{}'>")
     assert not BARE_HX.search('<form data-hx-post="/x">')
     assert not BARE_HX.search('<div data-hx-disabled-elt="find button">')
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_department_colours_reach_their_contrast_ratios():
+    """Borders and badge outlines 3:1 against the page and their tint; text 7:1 on tints."""
+    css = (ROOT / "static/css/app.css").read_text()
+    root = dict(re.findall(r"--(ink|canvas|paper): (#[0-9a-f]{6})", css))
+    palette = re.findall(
+        r"\.dept-(\w+) \{ --dept: (#[0-9a-f]{6}); --dept-tint: (#[0-9a-f]{6}); \}", css
+    )
+    assert len(palette) == 8
+    for name, border, tint in palette:
+        assert _contrast(border, root["canvas"]) >= 3, name
+        assert _contrast(border, root["paper"]) >= 3, name
+        assert _contrast(border, tint) >= 3, name
+        assert _contrast(root["ink"], tint) >= 7, name
