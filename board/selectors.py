@@ -11,8 +11,8 @@ from board.services import ENDED, ON_BOARD, meeting_time_left, suggested_seconds
 from groups.access import Role
 from groups.models import Department, Group
 from meetings.models import Attendance, Meeting, MeetingStatus
-from meetings.selectors import topics_readable
 from topics.models import Contribution, FollowUp, Topic, TopicLink, TopicStatus
+from topics.selectors import topics_readable
 
 POLL_SALT = "board.poll"
 

@@ -31,7 +31,8 @@ from board.selectors import (
     poll_meeting_id,
 )
 from groups.access import Action, Role
-from meetings.selectors import meeting_get_for_user, topics_readable
+from meetings.selectors import meeting_get_for_user
+from topics.selectors import topics_readable
 
 TEMPLATES = {
     "board": "board/board.html",
@@ -252,7 +253,9 @@ def idea(request, code: str):
                 speaker = form.cleaned_data["speaker"]
                 department = form.cleaned_data["department"]
                 if speaker is not None and department is None and speaker.dept_code:
-                    department = meeting.group.departments.active().filter(code=speaker.dept_code).first()
+                    department = (
+                        meeting.group.departments.active().filter(code=speaker.dept_code).first()
+                    )
                 services.contribution_add(
                     meeting=meeting,
                     code=request.POST.get("topic", ""),

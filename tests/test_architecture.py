@@ -20,7 +20,7 @@ BELOW = {
     "meetings": {"outbox", "accounts", "groups"},
     "topics": {"outbox", "accounts", "groups", "meetings"},
     "board": {"outbox", "accounts", "groups", "meetings", "topics"},
-    "summaries": {"outbox", "accounts", "groups", "meetings", "topics"},
+    "summaries": {"outbox", "accounts", "groups", "meetings", "topics", "board"},
     "demo": {"outbox", "accounts", "groups", "meetings", "topics", "board", "summaries"},
 }
 
