@@ -162,6 +162,26 @@ class GroupSettingsForm(GroupFieldsMixin):
         return cls(data, initial=initial, prefix="group")
 
 
+class WebhookForm(forms.Form):
+    """The group's chat channel: a Teams workflow or a Slack incoming webhook."""
+
+    webhook_url = forms.URLField(
+        label=gettext_lazy("Chat webhook address"),
+        max_length=1000,
+        required=False,
+        assume_scheme="https",
+        help_text=gettext_lazy(
+            "In Teams: the channel's … menu › Workflows › “Post to a channel when a webhook "
+            "request is received”, then copy its address. In Slack: an incoming webhook. "
+            "Empty: nothing is posted."
+        ),
+    )
+
+    @classmethod
+    def for_group(cls, group: Group, data=None) -> "WebhookForm":
+        return cls(data, initial={"webhook_url": group.webhook_url}, prefix="chat")
+
+
 # --- Departments --------------------------------------------------------------------
 
 

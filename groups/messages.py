@@ -7,9 +7,10 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from groups.models import Invitation
-from outbox.kinds import Kind, register
-from outbox.models import Message, MessageStatus
+from groups.models import Group, Invitation
+from outbox.kinds import Kind, register, webhook_card
+from outbox.models import Channel, Message, MessageStatus
+from outbox.transports import is_slack
 from tvargrupp.mail import header_safe
 
 INVITATION_KIND = "groups.invitation"
@@ -55,5 +56,67 @@ INVITATION = register(
         label=_("Invitation to the group"),
         render=render_invitation,
         finished=_mark_sent,
+    )
+)
+
+
+# --- The group's chat channel (Teams or Slack) ---------------------------------------
+
+WEBHOOK_TEST_KIND = "groups.webhook_test"
+
+
+def chat_post(*, group, kind: str, key: str, about=None, payload: dict | None = None):
+    """An outbox message to the group's chat channel, or None when it has none.
+
+    Posts have their own rows: a refused post is retried and shown, and never holds
+    up the e-mail beside it.
+    """
+    from outbox.services import Outgoing
+
+    if not group.webhook_url:
+        return None
+    return Outgoing(
+        kind=kind,
+        key=key,
+        address=group.webhook_url,
+        name=group.name,
+        about=about or group,
+        payload={"group": group.pk, **(payload or {})},
+    )
+
+
+def card(message: Message, *, title: str, text: str, path: str, link_label: str) -> dict:
+    """The post's body in the chat's own format (Slack, or an Adaptive Card for Teams)."""
+    return webhook_card(
+        title=title,
+        text=text,
+        url=settings.SITE_URL + path,
+        url_label=link_label,
+        slack=is_slack(message.address),
+    )
+
+
+def render_webhook_test(message: Message, cache: dict) -> dict:
+    group = Group.objects.get(pk=message.payload["group"])
+    with translation.override(message.language):
+        return card(
+            message,
+            title=gettext("Tvärgrupp is connected"),
+            text=gettext(
+                "%(group)s will post here when its summary goes out, when the post-it "
+                "deadline approaches and when follow-ups are overdue."
+            )
+            % {"group": group.name},
+            path=group.get_absolute_url(),
+            link_label=gettext("Open the group"),
+        )
+
+
+WEBHOOK_TEST = register(
+    Kind(
+        name=WEBHOOK_TEST_KIND,
+        label=_("Test post to the chat"),
+        render=render_webhook_test,
+        channel=Channel.WEBHOOK,
     )
 )

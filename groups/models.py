@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Language
+from outbox.transports import validate_webhook_url
 from tvargrupp.models import BoundedTextField, TimestampedModel, new_code
 
 INVITATION_LIFETIME = timedelta(days=14)
@@ -49,6 +50,16 @@ class Group(TimestampedModel):
     )
     allow_read_ahead = models.BooleanField(
         _("heads may read each other's post-its before the meeting"), default=True
+    )
+    webhook_url = models.URLField(
+        _("chat webhook address"),
+        max_length=1000,
+        blank=True,
+        validators=[validate_webhook_url],
+        help_text=_(
+            "A Microsoft Teams workflow or a Slack incoming webhook: the summary, the "
+            "post-it deadline and overdue follow-ups are posted there too."
+        ),
     )
 
     class Meta:

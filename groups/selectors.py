@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from groups.access import Action, group_role, groups_visible_to, require
 from groups.models import Department, Group, Invitation, MemberRole
+from outbox.models import Channel, Message
 
 
 def group_get_for_user(*, user: User, code: str, action: Action = Action.VIEW) -> Group:
@@ -170,6 +171,7 @@ class SettingsPage:
     group: Group
     departments: list[Department]
     archived: list[Department]
+    chat_posts: list[Message]
 
 
 def settings_page(*, group: Group) -> SettingsPage:
@@ -182,6 +184,16 @@ def settings_page(*, group: Group) -> SettingsPage:
         group=group,
         departments=[d for d in departments if not d.archived],
         archived=[d for d in departments if d.archived],
+        chat_posts=chat_posts(group=group),
+    )
+
+
+def chat_posts(*, group: Group, limit: int = 5) -> list[Message]:
+    """The group's latest posts to its chat channel, each with its state."""
+    return list(
+        Message.objects.filter(channel=Channel.WEBHOOK, payload__group=group.pk).order_by(
+            "-created_at", "-pk"
+        )[:limit]
     )
 
 

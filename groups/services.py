@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from groups.messages import INVITATION_KIND
+from groups.messages import INVITATION_KIND, WEBHOOK_TEST_KIND, chat_post
 from groups.models import (
     BoardColour,
     Department,
@@ -95,6 +95,28 @@ def group_update(
     group.full_clean()
     group.save()
     return group
+
+
+@transaction.atomic
+def group_webhook_set(*, group: Group, webhook_url: str) -> Group:
+    """Set (or clear, with "") the chat channel the group's news is posted to."""
+    group.webhook_url = webhook_url.strip()
+    group.full_clean()
+    group.save(update_fields=["webhook_url", "updated_at"])
+    return group
+
+
+@transaction.atomic
+def group_webhook_test(*, group: Group) -> list:
+    """Post a test message to the group's chat channel, through the outbox."""
+    post = chat_post(
+        group=group,
+        kind=WEBHOOK_TEST_KIND,
+        key=f"{WEBHOOK_TEST_KIND}:{group.pk}:{timezone.now().isoformat()}",
+    )
+    if post is None:
+        raise ValidationError(_("Save the chat address first."))
+    return messages_queue(outgoing=[post])
 
 
 # --- Departments -------------------------------------------------------------------

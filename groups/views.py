@@ -17,6 +17,7 @@ from groups.forms import (
     InvitationForm,
     InvitationListForm,
     MemberForm,
+    WebhookForm,
 )
 from groups.models import MemberRole
 from groups.selectors import (
@@ -38,6 +39,8 @@ from groups.services import (
     department_update,
     group_create,
     group_update,
+    group_webhook_set,
+    group_webhook_test,
     invitation_accept,
     invitation_create,
     invitation_resend,
@@ -92,12 +95,34 @@ def group_create_view(request):
     )
 
 
-def _settings_context(group, group_form=None, department_form=None) -> dict:
+def _settings_context(group, group_form=None, department_form=None, webhook_form=None) -> dict:
     return {
         "page": settings_page(group=group),
         "group_form": group_form or GroupSettingsForm.for_group(group),
         "department_form": department_form or DepartmentForm(prefix="new"),
+        "webhook_form": webhook_form or WebhookForm.for_group(group),
     }
+
+
+def _webhook(request, group, action: str):
+    """Save the chat address, or post a test message to it."""
+    data = request.POST if action == "webhook" else {"chat-webhook_url": group.webhook_url}
+    form = WebhookForm.for_group(group, data)
+    try:
+        if action == "webhook_test":
+            if form.is_valid():
+                group_webhook_test(group=group)
+                messages.success(request, _("A test post is on its way; its state shows below."))
+                return redirect(reverse("groups:settings", args=[group.code]) + "#chat")
+        elif form.is_valid():
+            group_webhook_set(group=group, webhook_url=form.cleaned_data["webhook_url"])
+            messages.success(request, _("The chat address is saved."))
+            return redirect(reverse("groups:settings", args=[group.code]) + "#chat")
+    except ValidationError as error:
+        _add_errors(form, error)
+    return render(
+        request, "groups/settings.html", _settings_context(group, webhook_form=form), status=400
+    )
 
 
 @login_required
@@ -121,6 +146,8 @@ def group_settings(request, code: str):
         return render(
             request, "groups/settings.html", _settings_context(group, group_form=form), status=400
         )
+    if action in ("webhook", "webhook_test"):
+        return _webhook(request, group, action)
     if action == "add_department":
         form = DepartmentForm(request.POST, prefix="new")
         if form.is_valid():

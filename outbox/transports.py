@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+from django.utils.translation import gettext as _
 
 
 class WebhookRefused(Exception):
@@ -61,6 +63,35 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 
 
 _opener = urllib.request.build_opener(_NoRedirects)
+
+
+def _host_allowed(host: str) -> bool:
+    host = host.lower().rstrip(".")
+    for allowed in settings.WEBHOOK_ALLOWED_HOSTS:
+        allowed = allowed.lower()
+        if allowed == "*" or host == allowed.lstrip("."):
+            return True
+        if allowed.startswith(".") and host.endswith(allowed):
+            return True
+    return False
+
+
+def validate_webhook_url(url: str) -> None:
+    """Only HTTPS to the allowed chat hosts (WEBHOOK_ALLOWED_HOSTS): the server posts
+    there, so an address must not reach into the organisation's own network."""
+    parts = urlsplit(url)
+    schemes = ("https", "http") if settings.WEBHOOK_ALLOW_HTTP else ("https",)
+    if parts.scheme not in schemes:
+        raise ValidationError(_("The address must start with https://."), code="scheme")
+    if not parts.hostname or not _host_allowed(parts.hostname):
+        raise ValidationError(
+            _(
+                "Only Microsoft Teams and Slack addresses are allowed here "
+                "(%(hosts)s); the administrator can allow others."
+            )
+            % {"hosts": ", ".join(settings.WEBHOOK_ALLOWED_HOSTS)},
+            code="host",
+        )
 
 
 def is_slack(url: str) -> bool:

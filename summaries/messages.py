@@ -12,16 +12,18 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from groups.messages import card
 from outbox.kinds import Kind, NotReady, register
-from outbox.models import Message, Priority
+from outbox.models import Channel, Message, Priority
 from summaries.models import Summary
 from topics.models import TopicStatus
 from tvargrupp.mail import header_safe
 
 SUMMARY_KIND = "summaries.summary"
+SUMMARY_POST_KIND = "summaries.chat_post"
 
 
 def summary_key(*, summary: Summary, email: str) -> str:
@@ -98,5 +100,36 @@ SUMMARY = register(
         render=render_summary,
         priority=Priority.BULK,
         finished=_settle,
+    )
+)
+
+
+def render_summary_post(message: Message, cache: dict) -> dict:
+    """The group's chat channel hears that the summary went out, with a link to it."""
+    summary, _pdf, topics = _prepared(message, cache)  # waits for the PDF, as the e-mail does
+    meeting = summary.meeting
+    with translation.override(message.language), timezone.override(meeting.group.time_zone):
+        date = timezone.localtime(meeting.starts_at).strftime("%Y-%m-%d")
+        return card(
+            message,
+            title=gettext("Summary: %(group)s %(date)s")
+            % {"group": meeting.group.name, "date": date},
+            text=ngettext(
+                "The summary of %(count)s post-it has been e-mailed to %(recipients)s people.",
+                "The summary of %(count)s post-its has been e-mailed to %(recipients)s people.",
+                len(topics),
+            )
+            % {"count": len(topics), "recipients": message.payload.get("recipients", 0)},
+            path=meeting.get_absolute_url(),
+            link_label=gettext("Open the meeting"),
+        )
+
+
+SUMMARY_POST = register(
+    Kind(
+        name=SUMMARY_POST_KIND,
+        label=_("Summary, to the chat"),
+        render=render_summary_post,
+        channel=Channel.WEBHOOK,
     )
 )

@@ -11,7 +11,7 @@ from accounts.models import User
 from groups.access import Role
 from meetings.models import AttendanceStatus, Meeting
 from outbox.models import Message
-from summaries.messages import SUMMARY_KIND
+from summaries.messages import SUMMARY_KIND, SUMMARY_POST_KIND
 from summaries.models import Summary
 from topics.selectors import MeetingPage, meeting_page
 
@@ -81,10 +81,11 @@ def summary_recipients(*, summary: Summary, include_excluded: bool = False) -> l
     return [r for r in recipients if r.email not in excluded]
 
 
-def summary_messages(*, summary: Summary) -> QuerySet[Message]:
-    """The outbox messages carrying this summary (one per recipient)."""
+def summary_messages(*, summary: Summary, with_chat_post: bool = False) -> QuerySet[Message]:
+    """The outbox messages carrying this summary: one per recipient (and the chat post)."""
+    kinds = [SUMMARY_KIND, SUMMARY_POST_KIND] if with_chat_post else [SUMMARY_KIND]
     return Message.objects.filter(
-        kind=SUMMARY_KIND,
+        kind__in=kinds,
         about_type=ContentType.objects.get_for_model(Meeting),
         about_id=summary.meeting_id,
     )

@@ -19,10 +19,11 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from board.services import board_end
+from groups.messages import chat_post
 from meetings.models import Meeting, MeetingStatus
 from outbox.models import IN_FLIGHT, Message
 from outbox.services import Outgoing, messages_queue, messages_release
-from summaries.messages import SUMMARY_KIND, summary_key
+from summaries.messages import SUMMARY_KIND, SUMMARY_POST_KIND, summary_key
 from summaries.models import Summary, SummaryStatus
 from summaries.pdf import render_pdf
 from summaries.selectors import (
@@ -131,7 +132,7 @@ def summary_render(*, summary_id: int) -> bool:
         locked.pdf_version = version
         locked.save(update_fields=["pdf", "pdf_version", "updated_at"])
         if locked.status == SummaryStatus.SENDING:
-            messages_release(messages=summary_messages(summary=locked))
+            messages_release(messages=summary_messages(summary=locked, with_chat_post=True))
     return True
 
 
@@ -151,6 +152,18 @@ def summary_send(*, summary: Summary, by: User) -> list[Message]:
     if not recipients:
         raise ValidationError(_("There is nobody to send the summary to."))
     ready = summary.pdf_version == summary.content_version
+    # Without its PDF a message waits; the render releases it at once.
+    hold = None if ready else timezone.now() + PDF_WAIT
+    meeting = summary.meeting
+    post = chat_post(
+        group=meeting.group,
+        kind=SUMMARY_POST_KIND,
+        key=f"{SUMMARY_POST_KIND}:{summary.pk}",
+        about=meeting,
+        payload={"summary": summary.pk, "recipients": len(recipients)},
+    )
+    if post is not None:
+        post.not_before = hold
     messages = messages_queue(
         outgoing=[
             Outgoing(
@@ -162,11 +175,11 @@ def summary_send(*, summary: Summary, by: User) -> list[Message]:
                 recipient=recipient.user,
                 about=summary.meeting,
                 payload={"summary": summary.pk},
-                # Without its PDF a message waits; the render releases it at once.
-                not_before=None if ready else timezone.now() + PDF_WAIT,
+                not_before=hold,
             )
             for recipient in recipients
         ]
+        + ([post] if post else [])
     )
     summary.status = SummaryStatus.SENDING
     summary.sent_by = by

@@ -6,6 +6,7 @@ missing service fails the run with a clear message instead of skipping.
 """
 
 import asyncio
+import json
 import os
 import shutil
 import socket
@@ -17,6 +18,7 @@ from collections import Counter
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -202,6 +204,72 @@ def text_body(message: EmailMessage) -> str:
 
 def html_body(message: EmailMessage) -> str:
     return message.get_body(preferencelist=("html",)).get_content()
+
+
+# --- A chat webhook receiver (Teams or Slack, on loopback) ---------------------
+
+
+class WebhookReceiver:
+    """An HTTP server on loopback that takes chat posts as Teams or Slack would.
+
+    It records every POST (path and JSON body) and answers with the statuses
+    queued by `answer(...)`, then 200.
+    """
+
+    def __init__(self):
+        self._posts: list[tuple[str, dict]] = []
+        self._answers: list[int] = []
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with receiver._lock:
+                    receiver._posts.append((self.path, json.loads(body or b"{}")))
+                    status = receiver._answers.pop(0) if receiver._answers else 200
+                self.send_response(status)
+                if status in (301, 302, 307, 308):
+                    self.send_header("Location", "http://127.0.0.1:1/elsewhere")
+                self.send_header("Content-Type", "text/plain; charset=utf-8")
+                self.end_headers()
+                self.wfile.write(b"ok" if status < 300 else f"nope {status}".encode())
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/workflows/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def answer(self, *statuses: int) -> None:
+        with self._lock:
+            self._answers.extend(statuses)
+
+    @property
+    def posts(self) -> list[tuple[str, dict]]:
+        with self._lock:
+            return list(self._posts)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._posts.clear()
+            self._answers.clear()
+
+
+@pytest.fixture(scope="session")
+def webhook_server():
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.server.shutdown()
+
+
+@pytest.fixture
+def webhook(webhook_server):
+    """The chat receiver, emptied for this test."""
+    webhook_server.clear()
+    yield webhook_server
+    webhook_server.clear()
 
 
 # --- Redis and the Celery worker -------------------------------------------

@@ -20,6 +20,10 @@ class TopicStatus(models.TextChoices):
     PARKED = "parked", _("Parked")
 
 
+# Handed in: what the other departments may read and the moderator puts on the board.
+VISIBLE_TOPIC_STATUSES = [TopicStatus.SUBMITTED, TopicStatus.DISCUSSED, TopicStatus.PARKED]
+
+
 class Topic(TimestampedModel):
     """A post-it: one department's challenge, brought to one meeting."""
 

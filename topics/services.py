@@ -3,6 +3,7 @@ reopening after the deadline, and the reminders to departments that have none.""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -11,16 +12,25 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from groups.models import Department
+from groups.messages import chat_post
+from groups.models import Department, Group
 from meetings.messages import notice_kind_name
 from meetings.models import Meeting, MeetingStatus, NoticeKind, Schedule
 from meetings.services import notices_queue
 from outbox.selectors import messages_about
-from topics.models import SubmissionReopening, Topic, TopicStatus
+from outbox.services import messages_queue
+from topics.messages import DEADLINE_POST_KIND, OVERDUE_POST_KIND
+from topics.models import (
+    VISIBLE_TOPIC_STATUSES,
+    FollowUp,
+    FollowUpStatus,
+    SubmissionReopening,
+    Topic,
+    TopicStatus,
+)
 
 TEXT_FIELDS = ("title", "background", "current_state", "goal", "obstacle")
 COUNTED_STATUSES = [TopicStatus.DRAFT, TopicStatus.SUBMITTED]
-VISIBLE_TOPIC_STATUSES = [TopicStatus.SUBMITTED, TopicStatus.DISCUSSED, TopicStatus.PARKED]
 REMINDERS = [(NoticeKind.REMINDER_2, timedelta(days=2)), (NoticeKind.REMINDER_7, timedelta(days=7))]
 NUDGE_INTERVAL = timedelta(hours=1)
 
@@ -218,6 +228,51 @@ def reminders_queue(*, now: datetime | None = None) -> int:
         heads = list(_heads_without_submission(meeting))
         with transaction.atomic():
             queued += len(notices_queue(meeting=meeting, users=heads, kind=kind))
+            if kind == NoticeKind.REMINDER_2:
+                _deadline_post(meeting)
+    return queued
+
+
+def _deadline_post(meeting: Meeting) -> None:
+    """Two days before the deadline the group's chat channel hears it too, once."""
+    post = chat_post(
+        group=meeting.group,
+        kind=DEADLINE_POST_KIND,
+        key=f"{DEADLINE_POST_KIND}:{meeting.pk}:{meeting.submission_deadline.isoformat()}",
+        about=meeting,
+        payload={"meeting": meeting.pk},
+    )
+    if post is not None:
+        messages_queue(outgoing=[post])
+
+
+def follow_ups_overdue_post(*, now: datetime | None = None) -> int:
+    """Post each follow-up that has become overdue to its group's chat channel, once.
+
+    Overdue: still open the day after its due date in the group's time zone. The
+    key holds the due date, so a follow-up given a new date is posted again if it
+    slips again. Returns how many posts were queued.
+    """
+    now = now or timezone.now()
+    queued = 0
+    groups = Group.objects.exclude(webhook_url="")
+    for group in groups:
+        today = timezone.localdate(now, ZoneInfo(group.time_zone))
+        overdue = FollowUp.objects.filter(
+            meeting__group=group, status=FollowUpStatus.OPEN, due_date__lt=today
+        ).select_related("meeting")
+        posts = [
+            chat_post(
+                group=group,
+                kind=OVERDUE_POST_KIND,
+                key=f"{OVERDUE_POST_KIND}:{follow_up.pk}:{follow_up.due_date.isoformat()}",
+                about=follow_up.meeting,
+                payload={"follow_up": follow_up.pk},
+            )
+            for follow_up in overdue
+        ]
+        with transaction.atomic():
+            queued += len(messages_queue(outgoing=posts))
     return queued
 
 

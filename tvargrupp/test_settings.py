@@ -29,6 +29,12 @@ os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
 os.environ.setdefault("EMAIL_HOST", "127.0.0.1")
 os.environ.setdefault("DISABLE_RATE_LIMITS", "true")
 os.environ.setdefault("MAIL_RETRY_SECONDS", "1")  # retries in seconds, not minutes
+# Chat posts go to a receiver on loopback (plain HTTP) besides the real chat hosts.
+os.environ.setdefault("WEBHOOK_ALLOW_HTTP", "true")
+os.environ.setdefault(
+    "WEBHOOK_ALLOWED_HOSTS",
+    "127.0.0.1,.webhook.office.com,.logic.azure.com,.powerplatform.com,hooks.slack.com",
+)
 
 from tvargrupp.settings import *  # noqa: E402, F403
 

@@ -7,6 +7,7 @@ from groups.models import Department, Group, Invitation
 from groups.services import department_archive
 from meetings.models import Attendance, MeetingStatus
 from meetings.services import meeting_open
+from outbox.models import Message
 from tests.factories import (
     ContributionFactory,
     DepartmentFactory,
@@ -221,13 +222,22 @@ def test_settings_page_query_count_is_constant(client, world, django_assert_num_
     for n in range(size):
         department = DepartmentFactory(group=world.group, name=f"Avdelning {n}")
         department.heads.add(UserFactory())
+        Message.objects.create(
+            kind="groups.webhook_test",
+            channel="webhook",
+            key=f"test-post-{n}",
+            address="https://hooks.slack.com/services/x",
+            about=world.group,
+            payload={"group": world.group.pk},
+        )
     department_archive(department=DepartmentFactory(group=world.group, name="Gammal"))
     client.force_login(world.moderator)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         response = client.get(_settings(world))
     assert response.status_code == 200
     assert response.content.decode().count('class="department-row"') == size + 2
     assert len(response.context["page"].archived) == 1
+    assert len(response.context["page"].chat_posts) == min(size, 5)
 
 
 # --- Departments ------------------------------------------------------------------------
