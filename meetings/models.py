@@ -1,7 +1,8 @@
-import calendar
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time
+from itertools import islice
 from zoneinfo import ZoneInfo
 
+from dateutil.rrule import FR, MO, MONTHLY, SA, SU, TH, TU, WE, rrule
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -42,6 +43,10 @@ class WeekOfMonth(models.IntegerChoices):
     THIRD = 3, _("third")
     FOURTH = 4, _("fourth")
     LAST = -1, _("last")
+
+
+# `Weekday`'s values are Python's (Monday 0), and so are dateutil's weekdays.
+WEEKDAYS = (MO, TU, WE, TH, FR, SA, SU)
 
 
 class Schedule(TimestampedModel):
@@ -121,29 +126,24 @@ class Schedule(TimestampedModel):
             "time": self.start_time.strftime("%H:%M"),
         }
 
-    def date_in_month(self, year: int, month: int) -> date:
-        days_in_month = calendar.monthrange(year, month)[1]
+    def recurrence(self, *, start: date) -> rrule:
+        """The schedule's dates from `start` on, as a `dateutil.rrule`.
+
+        "The last Friday" is `FR(-1)`; "day 31" in a shorter month falls on its last
+        day: of the month's days {31, last}, the first (`bysetpos=1`)."""
+        begin = datetime.combine(start, time())
         if self.rule == ScheduleRule.DAY_OF_MONTH:
-            return date(year, month, min(self.day_of_month, days_in_month))
-        if self.week == WeekOfMonth.LAST:
-            last = date(year, month, days_in_month)
-            return last - timedelta(days=(last.weekday() - self.weekday) % 7)
-        first = date(year, month, 1)
-        first_match = first + timedelta(days=(self.weekday - first.weekday()) % 7)
-        return first_match + timedelta(weeks=self.week - 1)
+            return rrule(MONTHLY, dtstart=begin, bymonthday=(self.day_of_month, -1), bysetpos=1)
+        return rrule(MONTHLY, dtstart=begin, byweekday=WEEKDAYS[self.weekday](self.week))
+
+    def date_in_month(self, year: int, month: int) -> date:
+        return self.recurrence(start=date(year, month, 1))[0].date()
 
     def next_dates(self, *, after: datetime, count: int) -> list[date]:
         """The next `count` meeting dates whose start lies after `after`."""
-        zone = ZoneInfo(self.group.time_zone)
-        local = after.astimezone(zone)
-        year, month = local.year, local.month
-        dates: list[date] = []
-        while len(dates) < count:
-            day = self.date_in_month(year, month)
-            if self.starts_at(day) > after:
-                dates.append(day)
-            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        return dates
+        local = after.astimezone(ZoneInfo(self.group.time_zone))
+        dates = (moment.date() for moment in self.recurrence(start=local.date().replace(day=1)))
+        return list(islice((day for day in dates if self.starts_at(day) > after), count))
 
     def starts_at(self, day: date) -> datetime:
         """The wall-clock start time on `day` in the group's zone (DST-proof)."""

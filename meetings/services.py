@@ -57,6 +57,8 @@ def schedule_save(
         topics__isnull=True,
     ).delete()
     meetings_ensure_upcoming(schedule=schedule, now=now)
+    # A meeting whose opening time has passed opens now, not at the clock's next run.
+    meetings_open_due(now=now, group=group)
     return schedule
 
 
@@ -204,10 +206,13 @@ def attendances_withdraw(*, group: Group, user: User) -> int:
     return deleted
 
 
-def meetings_open_due(*, now: datetime) -> int:
+def meetings_open_due(*, now: datetime, group: Group | None = None) -> int:
+    """Open the planned meetings whose opening time has come (of one group, or all)."""
     due = Meeting.objects.filter(
         status=MeetingStatus.PLANNED, opens_at__lte=now, submission_deadline__gt=now
     )
+    if group is not None:
+        due = due.filter(group=group)
     return sum(meeting_open(meeting=meeting) for meeting in due.select_related("group"))
 
 

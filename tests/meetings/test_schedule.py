@@ -13,7 +13,8 @@ from meetings.services import (
     meetings_ensure_upcoming,
     schedule_save,
 )
-from tests.factories import GroupFactory
+from tests.conftest import notices
+from tests.factories import GroupFactory, MeetingFactory
 
 # 10 February 2027: the next first Tuesdays are 2 March (CET), 6 April and 4 May (CEST).
 BEFORE_MARCH = datetime(2027, 2, 10, 9, 0, tzinfo=UTC)
@@ -261,6 +262,47 @@ def test_schedule_save_changes_the_existing_schedule_instead_of_adding_one(db):
     assert [m.location for m in _scheduled(group)] == ["Rum Mörkret"] * 3
 
 
+def test_saving_a_schedule_opens_a_meeting_whose_opening_time_has_passed_at_once(world):
+    # 20 February 2027: the March meeting (2 March) opened for post-its on 16 February,
+    # and its deadline (28 February) is still ahead. April's opens on 23 March.
+    now = datetime(2027, 2, 20, 9, 0, tzinfo=UTC)
+
+    schedule_save(group=world.group, now=now, **FIRST_TUESDAY_AT_TWO)
+
+    march, april, may = _scheduled(world.group)
+    assert [m.status for m in (march, april, may)] == [
+        MeetingStatus.OPEN,
+        MeetingStatus.PLANNED,
+        MeetingStatus.PLANNED,
+    ]
+    invited = set(notices(march, "invitation").values_list("address", flat=True))
+    assert invited == {"moderator@example.se", "head@example.se", "participant@example.se"}
+    assert not notices(april).exists()
+
+
+def test_saving_a_schedule_opens_only_its_own_groups_due_meetings(world):
+    now = datetime(2027, 2, 20, 9, 0, tzinfo=UTC)
+    elsewhere = MeetingFactory(
+        group=world.other_group,
+        status=MeetingStatus.PLANNED,
+        starts_at=datetime(2027, 3, 3, 9, 0, tzinfo=UTC),
+        ends_at=datetime(2027, 3, 3, 10, 0, tzinfo=UTC),
+        submission_deadline=datetime(2027, 3, 1, 9, 0, tzinfo=UTC),
+        opens_at=datetime(2027, 2, 19, 9, 0, tzinfo=UTC),
+    )
+
+    schedule_save(group=world.group, now=now, **FIRST_TUESDAY_AT_TWO)
+
+    assert Meeting.objects.get(pk=elsewhere.pk).status == MeetingStatus.PLANNED
+
+
+def test_saving_a_schedule_before_the_opening_time_opens_nothing(world):
+    schedule_save(group=world.group, now=BEFORE_MARCH, **FIRST_TUESDAY_AT_TWO)
+
+    assert {m.status for m in _scheduled(world.group)} == {MeetingStatus.PLANNED}
+    assert not notices().filter(kind="meetings.invitation").exists()
+
+
 # --- The schedule form --------------------------------------------------------
 
 
@@ -324,6 +366,19 @@ def test_moderator_saves_a_schedule_and_the_next_meetings_are_planned(client, wo
         assert meeting.ends_at - meeting.starts_at == timedelta(minutes=90)
     months = [(m.schedule_date.year, m.schedule_date.month) for m in meetings]
     assert len(set(months)) == 3
+
+
+def test_a_saved_schedule_that_opens_sixty_days_ahead_opens_the_first_meeting_at_once(
+    client, world
+):
+    client.force_login(world.moderator)
+
+    response = client.post(_url(world), _form_data(open_days_before="60"))
+
+    assert response.status_code == 302
+    first = _scheduled(world.group)[0]
+    assert first.status == MeetingStatus.OPEN
+    assert notices(first, "invitation").count() == 3
 
 
 @pytest.mark.parametrize(
