@@ -1,9 +1,11 @@
 import logging
 import secrets
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
-from django.contrib.sites.shortcuts import get_current_site
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from accounts.messages import ACCOUNT_EMAIL_KIND, LOGIN_CODE_KIND
@@ -12,6 +14,21 @@ from outbox.services import Outgoing, messages_queue
 from tvargrupp.middleware import client_ip
 
 security_log = logging.getLogger("tvargrupp.security")
+
+
+@dataclass(frozen=True)
+class Product:
+    """What allauth's e-mail calls the "site": the product's name and its address.
+
+    Without `django.contrib.sites`, allauth names the site after the request's
+    host ("Hello from 127.0.0.1:8000!"); its e-mail greets with this instead."""
+
+    name: str
+    domain: str
+
+
+def product() -> Product:
+    return Product(name="Tvärgrupp", domain=urlsplit(settings.SITE_URL).netloc)
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -40,7 +57,7 @@ class AccountAdapter(DefaultAccountAdapter):
         context = {
             "request": request,
             "email": email,
-            "current_site": get_current_site(request),
+            "current_site": product(),
             **context,
         }
         message = self.render_mail(template_prefix, email, context)

@@ -10,7 +10,7 @@ from email.utils import parseaddr
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from icalendar import Calendar, Event, vCalAddress, vText
 
@@ -67,7 +67,11 @@ def _meeting_event(meeting: Meeting, *, cancelled: bool, attendee=None) -> Event
     event.add("url", url)
     lines = [
         _("Post-its by %(deadline)s.")
-        % {"deadline": _local(meeting.submission_deadline, meeting).strftime("%Y-%m-%d %H:%M")},
+        % {
+            "deadline": formats.date_format(
+                _local(meeting.submission_deadline, meeting), "SHORT_DATETIME_FORMAT"
+            )
+        },
     ]
     if meeting.video_url:
         lines.append(_("Video link: %(url)s") % {"url": meeting.video_url})

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
@@ -75,8 +75,10 @@ def render_notice(message: Message, cache: dict) -> EmailMultiAlternatives:
     with translation.override(message.language), timezone.override(zone):
         params = {
             "group": meeting.group.name,
-            "date": timezone.localtime(meeting.starts_at).strftime("%Y-%m-%d"),
-            "deadline": timezone.localtime(meeting.submission_deadline).strftime("%Y-%m-%d %H:%M"),
+            "date": formats.date_format(timezone.localtime(meeting.starts_at), "DATE_FORMAT"),
+            "deadline": formats.date_format(
+                timezone.localtime(meeting.submission_deadline), "SHORT_DATETIME_FORMAT"
+            ),
         }
         subject = str(SUBJECTS[kind]) % params
         text = render_to_string("meetings/email/notice.txt", context)

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
+from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
 from groups.models import Department, Group
@@ -119,11 +120,11 @@ class Schedule(TimestampedModel):
             return _("%(week)s %(weekday)s of the month, %(time)s") % {
                 "week": self.get_week_display(),
                 "weekday": self.get_weekday_display().lower(),
-                "time": self.start_time.strftime("%H:%M"),
+                "time": formats.time_format(self.start_time, "TIME_FORMAT"),
             }
         return _("day %(day)s of the month, %(time)s") % {
             "day": self.day_of_month,
-            "time": self.start_time.strftime("%H:%M"),
+            "time": formats.time_format(self.start_time, "TIME_FORMAT"),
         }
 
     def recurrence(self, *, start: date) -> rrule:

@@ -7,11 +7,13 @@ the render finishes). When the last copy of a summary has gone, `summary_settle`
 marks the summary sent.
 """
 
+from zoneinfo import ZoneInfo
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -61,7 +63,7 @@ def render_summary(message: Message, cache: dict) -> EmailMultiAlternatives:
     meeting = summary.meeting
     moderator = summary.sent_by
     with translation.override(message.language), timezone.override(meeting.group.time_zone):
-        date = timezone.localtime(meeting.starts_at).strftime("%Y-%m-%d")
+        date = formats.date_format(timezone.localtime(meeting.starts_at), "DATE_FORMAT")
         subject = gettext("Summary: %(group)s %(date)s") % {
             "group": meeting.group.name,
             "date": date,
@@ -82,7 +84,9 @@ def render_summary(message: Message, cache: dict) -> EmailMultiAlternatives:
         reply_to=[header_safe(moderator.email)] if moderator else [],
     )
     email.attach_alternative(html, "text/html")
-    email.attach(f"sammanfattning-{date}.pdf", pdf, "application/pdf")
+    # The file name stays ISO (sortable, no spaces); the subject is written for people.
+    iso = timezone.localtime(meeting.starts_at, ZoneInfo(meeting.group.time_zone)).date()
+    email.attach(f"sammanfattning-{iso.isoformat()}.pdf", pdf, "application/pdf")
     return email
 
 
@@ -109,7 +113,7 @@ def render_summary_post(message: Message, cache: dict) -> dict:
     summary, _pdf, topics = _prepared(message, cache)  # waits for the PDF, as the e-mail does
     meeting = summary.meeting
     with translation.override(message.language), timezone.override(meeting.group.time_zone):
-        date = timezone.localtime(meeting.starts_at).strftime("%Y-%m-%d")
+        date = formats.date_format(timezone.localtime(meeting.starts_at), "DATE_FORMAT")
         return card(
             message,
             title=gettext("Summary: %(group)s %(date)s")

@@ -5,7 +5,7 @@ go to the group's chat channel (Teams or Slack), if it has one.
 """
 
 from django.utils import formats, timezone, translation
-from django.utils.translation import gettext, pgettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from groups.messages import card
@@ -31,7 +31,7 @@ def render_deadline_post(message: Message, cache: dict) -> dict:
     with translation.override(message.language), timezone.override(group.time_zone):
         deadline = formats.date_format(
             timezone.localtime(meeting.submission_deadline),
-            pgettext("date and time in a sentence", "j F H:i"),
+            "SHORT_DATETIME_FORMAT",
         )
         return card(
             message,
@@ -58,7 +58,7 @@ def render_overdue_post(message: Message, cache: dict) -> dict:
         if name
     ]
     with translation.override(message.language):
-        due = formats.date_format(follow_up.due_date, "j F Y")
+        due = formats.date_format(follow_up.due_date, "DATE_FORMAT")
         return card(
             message,
             title=gettext("Overdue follow-up: %(title)s") % {"title": follow_up.title},

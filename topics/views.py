@@ -218,6 +218,7 @@ def postit_autosave(request, code: str):
             "version": topic.version,
             "status": topic.status,
             "saved_at": saved.isoformat(),
-            "message": _("Saved %(time)s") % {"time": formats.time_format(saved, "H:i:s")},
+            "message": _("Saved %(time)s")
+            % {"time": formats.date_format(saved, "SHORT_DATETIME_FORMAT")},
         }
     )

@@ -258,6 +258,8 @@ LANGUAGES = [("sv", _("Swedish")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 LANGUAGE_COOKIE_NAME = "tvargrupp_language"
 TIME_ZONE = env_time_zone("TIME_ZONE", "Europe/Stockholm")
+# Dates as each language writes them: "tisdag 1 december", "24 nov 08.23" in Swedish.
+FORMAT_MODULE_PATH = ["tvargrupp.formats"]
 USE_I18N = True
 USE_TZ = True
 

@@ -132,11 +132,11 @@ def test_invitation_email_carries_a_meeting_request_and_a_deadline_event(world, 
     assert header(message, "To") == "head@example.se"
     assert header(message, "Reply-To") == "moderator@example.se"
     assert header(message, "Subject") == (
-        "[Tvärgrupp] Inbjudan: Tvärgrupp IT 2027-03-16 – lappar senast 2027-03-14 14:00"
+        "[Tvärgrupp] Inbjudan: Tvärgrupp IT 16 mars 2027 – lappar senast 14 mar 14.00"
     )
     form_url = settings.SITE_URL + reverse("topics:postit", args=[march.code])
     assert form_url in text_body(message)
-    assert "tisdag 16 mars 2027, 14:00–15:30" in text_body(message).lower()
+    assert "tisdag 16 mars 2027 kl. 14.00–15.30" in text_body(message).lower()
     assert f'href="{form_url}"' in html_body(message)
 
     attachments = _attachments(message)
@@ -220,7 +220,7 @@ def test_moving_an_open_meeting_past_the_dst_change_updates_the_same_event(world
     }
     _send(4)
     message = _only_to(mailbox, world.head.email)
-    assert header(message, "Subject") == "[Tvärgrupp] Ändrat: Tvärgrupp IT 2027-04-13"
+    assert header(message, "Subject") == "[Tvärgrupp] Ändrat: Tvärgrupp IT 13 april 2027"
 
     before = _event(_attachments(invitation)["mote.ics"][1])
     attachments = _attachments(message)
@@ -277,7 +277,7 @@ def test_cancelling_an_open_meeting_sends_a_calendar_cancellation(world, march, 
         for m in mailbox.messages
         if header(m, "To") == "head@example.se" and "Inställt" in header(m, "Subject")
     ]
-    assert header(message, "Subject") == "[Tvärgrupp] Inställt: Tvärgrupp IT 2027-03-16"
+    assert header(message, "Subject") == "[Tvärgrupp] Inställt: Tvärgrupp IT 16 mars 2027"
     assert "/postit/" not in text_body(message)
 
     attachments = _attachments(message)
@@ -345,7 +345,7 @@ def test_english_attendee_gets_english_subject_and_body(world, march, it_head, m
     message = _only_to(mailbox, it_head.email)
     assert header(message, "To") == "it-head@example.se"
     assert header(message, "Subject") == (
-        "[Tvärgrupp] Invitation: Tvärgrupp IT 2027-03-16 – post-its by 2027-03-14 14:00"
+        "[Tvärgrupp] Invitation: Tvärgrupp IT 16 March 2027 – post-its by 14 Mar 14:00"
     )
     text = text_body(message)
     assert text.startswith("Hello John,")
@@ -365,7 +365,7 @@ def test_english_attendee_gets_english_calendar_files(world, march, it_head, mai
     description = str(_event(attachments["mote.ics"][1])["DESCRIPTION"])
     deadline_summary = str(_event(attachments["deadline.ics"][1])["SUMMARY"])
     assert (description.splitlines()[0], deadline_summary) == (
-        "Post-its by 2027-03-14 14:00.",
+        "Post-its by 14 Mar 14:00.",
         "Post-it deadline: Tvärgrupp IT",
     )
 
@@ -381,8 +381,8 @@ def test_line_breaks_in_the_group_name_never_reach_the_subject(world, march, mai
     # Folding may put the encoded subject on a continuation line; the text itself
     # is one line with single spaces where the breaks were.
     assert str(message["Subject"]).strip() == (
-        "[Tvärgrupp] Inbjudan: Tvärgrupp Bcc: evil@example.se IT 2027-03-16 "
-        "– lappar senast 2027-03-14 14:00"
+        "[Tvärgrupp] Inbjudan: Tvärgrupp Bcc: evil@example.se IT 16 mars 2027 "
+        "– lappar senast 14 mar 14.00"
     )
     assert message["Bcc"] is None
     assert header(message, "To") == "head@example.se"

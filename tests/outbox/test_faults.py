@@ -243,7 +243,7 @@ def test_twenty_recipients_get_one_summary_each_with_the_pdf(workers, mailbox):
     assert counts == Counter({address: 1 for address in addresses})
     received = [m for m in mailbox.messages if header(m, "To") in set(addresses)]
     assert {header(m, "Subject") for m in received} == {
-        "[Tvärgrupp] Sammanfattning: Tvärgrupp Tjugo 2025-03-12"
+        "[Tvärgrupp] Sammanfattning: Tvärgrupp Tjugo 12 mars 2025"
     }
     attachments = []
     for message in received:

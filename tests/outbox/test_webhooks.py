@@ -265,7 +265,7 @@ def test_two_days_before_the_deadline_the_chat_hears_it_once(world, webhook):
     assert post.kind == "topics.deadline_post"
     outbox_drain()
     title, text, link = _card(webhook.posts[0][1])
-    assert title == "Lappar till Tvärgrupp IT ska vara inne 14 mars 14.00"
+    assert title == "Lappar till Tvärgrupp IT ska vara inne 14 mar 14.00"
     assert text == "1 av 2 avdelningar har lämnat in sin lapp."
     assert link == settings.SITE_URL + meeting.get_absolute_url()
 
