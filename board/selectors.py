@@ -1,4 +1,4 @@
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.core import signing
@@ -11,6 +11,7 @@ from board.services import ENDED, ON_BOARD, meeting_time_left, suggested_seconds
 from groups.access import Role
 from groups.models import Department, Group
 from meetings.models import Attendance, Meeting, MeetingStatus
+from meetings.selectors import attendance_roll
 from topics.models import Contribution, FollowUp, Topic, TopicLink, TopicStatus
 from topics.selectors import topics_readable
 
@@ -36,6 +37,8 @@ class BoardPage:
     remaining: int
     suggested: int
     poll_token: str
+    # The attendance panel (moderators only): members and invitees, answers, presence.
+    roll: list[User] = field(default_factory=list)
 
     @property
     def ended(self) -> bool:
@@ -62,6 +65,10 @@ class BoardPage:
             for text in (topic.background, topic.current_state, topic.goal, topic.obstacle)
         )
         return "normal" if length <= 700 else "dense" if length <= 1600 else "denser"
+
+    @property
+    def present_count(self) -> int:
+        return sum(1 for person in self.roll if person.present)
 
     @property
     def now_ms(self) -> int:
@@ -162,6 +169,7 @@ def board_page(*, meeting: Meeting, user: User, now: datetime) -> BoardPage:
         remaining=state.remaining(now) if focus else 0,
         suggested=suggested_seconds(meeting, now=now, remaining_topics=len(waiting)),
         poll_token=poll_token(meeting=meeting, user=user),
+        roll=attendance_roll(meeting=meeting) if can_moderate else [],
     )
 
 

@@ -16,7 +16,8 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from board.models import BoardState
 from groups.models import Department
-from meetings.models import Meeting, MeetingStatus
+from meetings.models import Attendance, Meeting, MeetingStatus
+from meetings.services import attendance_mark
 from topics.models import (
     Contribution,
     ContributionKind,
@@ -411,3 +412,18 @@ def follow_up_remove(*, meeting: Meeting, code: str) -> None:
 
 def meeting_time_left(meeting: Meeting, now: datetime) -> timedelta:
     return max(meeting.ends_at - max(now, meeting.starts_at), timedelta(0))
+
+
+@transaction.atomic
+def board_attendance_mark(*, meeting: Meeting, person_code: str, present: bool) -> Attendance:
+    """The attendance panel: mark a person present (or not); every open board follows.
+
+    Attendance is the meetings app's (`meetings.services.attendance_mark`); the board
+    adds its lock, so a closed meeting's attendance stays as it was, and its version."""
+    state = _lock(meeting)
+    person = User.objects.filter(code=person_code).first()
+    if person is None:
+        raise ValidationError(_("That person is neither invited nor in this group."))
+    attendance = attendance_mark(meeting=meeting, user=person, present=present)
+    _bump(state)
+    return attendance

@@ -7,6 +7,7 @@ app_name = "board"
 urlpatterns = [
     path("m/<str:code>/board/", views.board, name="board"),
     path("m/<str:code>/board/act/", views.act, name="act"),
+    path("m/<str:code>/board/attendance/", views.attendance, name="attendance"),
     path("m/<str:code>/board/search/", views.search, name="search"),
     path("m/<str:code>/screen/", views.screen, name="screen"),
     path("m/<str:code>/live/", views.participant, name="participant"),

@@ -324,3 +324,22 @@ def search(request, code: str):
         "board/board.html#link-results",
         {"page": page, "results": results, "query": query},
     )
+
+
+@login_required
+@require_POST
+def attendance(request, code: str):
+    """The board's attendance panel: one click marks a person present, another unmarks."""
+    meeting = meeting_get_for_user(user=request.user, code=code, action=Action.MODERATE)
+    present = request.POST.get("present", "")
+    errors: list[str] = []
+    if present not in ("0", "1"):
+        errors = [_("Unknown action.")]
+    else:
+        try:
+            services.board_attendance_mark(
+                meeting=meeting, person_code=request.POST.get("person", ""), present=present == "1"
+            )
+        except ValidationError as error:
+            errors = error.messages
+    return _done(request, meeting, "board", errors)

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from meetings.models import Meeting, Schedule
+from meetings.models import AttendanceStatus, Meeting, Schedule
 
 
 class DateTimeLocalInput(forms.DateTimeInput):
@@ -78,3 +78,19 @@ class MeetingForm(forms.ModelForm):
 
     def meeting_fields(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+
+class AnswerForm(forms.Form):
+    """Coming or not, answered on the meeting page."""
+
+    answer = forms.ChoiceField(
+        label=_("Are you coming?"),
+        choices=[
+            (AttendanceStatus.ACCEPTED, _("I am coming")),
+            (AttendanceStatus.DECLINED, _("I am not coming")),
+        ],
+        error_messages={
+            "required": _("Answer either coming or not coming."),
+            "invalid_choice": _("Answer either coming or not coming."),
+        },
+    )

@@ -14,8 +14,9 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from groups.models import Department
+from meetings.answers import answer_url
 from meetings.calendar import deadline_ics, meeting_invitation_ics
-from meetings.models import Meeting, NoticeKind
+from meetings.models import Attendance, Meeting, NoticeKind
 from outbox.kinds import Kind, register
 from outbox.models import Message, Priority
 from tvargrupp.mail import header_safe
@@ -29,6 +30,8 @@ SUBJECTS = {
     NoticeKind.NUDGE: _("Your post-it for %(group)s %(date)s"),
 }
 WITH_CALENDAR = {NoticeKind.INVITATION, NoticeKind.UPDATE, NoticeKind.CANCELLATION}
+# The invitation and a changed meeting ask whether the person comes (meetings/answers.py).
+WITH_ANSWER_LINKS = {NoticeKind.INVITATION, NoticeKind.UPDATE}
 
 
 def notice_kind_name(kind: str) -> str:
@@ -72,6 +75,10 @@ def render_notice(message: Message, cache: dict) -> EmailMultiAlternatives:
         if writes_postits
         else "",
     }
+    attendance = Attendance.objects.filter(meeting=meeting, user=user).first()
+    if kind in WITH_ANSWER_LINKS and attendance and meeting.accepts_answers(timezone.now()):
+        context["yes_url"] = settings.SITE_URL + answer_url(attendance, "yes")
+        context["no_url"] = settings.SITE_URL + answer_url(attendance, "no")
     with translation.override(message.language), timezone.override(zone):
         params = {
             "group": meeting.group.name,

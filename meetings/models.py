@@ -23,6 +23,10 @@ class MeetingStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+# A meeting takes answers to its invitation until it ends (and while it is not cancelled).
+ANSWERABLE = (MeetingStatus.PLANNED, MeetingStatus.OPEN, MeetingStatus.LIVE)
+
+
 class ScheduleRule(models.TextChoices):
     NTH_WEEKDAY = "nth_weekday", _("A weekday of the month, e.g. the first Tuesday")
     DAY_OF_MONTH = "day_of_month", _("A fixed day of the month")
@@ -212,6 +216,10 @@ class Meeting(TimestampedModel):
     def get_absolute_url(self) -> str:
         # The meeting page shows the post-its, so the topics app serves it.
         return reverse("topics:meeting_detail", kwargs={"code": self.code})
+
+    def accepts_answers(self, now: datetime) -> bool:
+        """Whether invitees may still say if they come: until it ends, unless cancelled."""
+        return self.status in ANSWERABLE and self.ends_at > now
 
     def clean(self) -> None:
         super().clean()

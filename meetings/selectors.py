@@ -1,7 +1,21 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -9,7 +23,7 @@ from accounts.models import User
 from groups.access import Action, Role, group_role, groups_visible_to, groups_with_roles, require
 from groups.models import Department, Group, Invitation
 from groups.selectors import departments_with_heads, invitations_pending
-from meetings.models import Attendance, Meeting, Schedule
+from meetings.models import Attendance, AttendanceStatus, Meeting, Schedule
 
 
 def meeting_get_for_user(*, user: User, code: str, action: Action = Action.VIEW) -> Meeting:
@@ -103,4 +117,55 @@ def meetings_for_feed(*, user: User) -> list[Meeting]:
         Meeting.objects.filter(Q(group__in=groups) | Q(pk__in=invited), starts_at__gte=since)
         .select_related("group")
         .order_by("starts_at")
+    )
+
+
+def attendance_roll(*, meeting: Meeting) -> list[User]:
+    """Who may come to the meeting, with their answer and whether they are present.
+
+    Everyone invited and every member of the group (moderators, participants,
+    heads), so that a member who turns up unannounced can be marked present too.
+    Each person carries `answer` (an `AttendanceStatus`, "invited" when they have
+    no attendance yet), `present`, and the department they come for
+    (`dept_short`, `dept_colour`). Coming first, then no answer, then not coming;
+    by name within each. One query.
+    """
+    group_id = meeting.group_id
+    heads = Department.heads.through.objects.filter(department__group=group_id)
+    attendance = Attendance.objects.filter(meeting=meeting, user=OuterRef("pk"))
+    headed = heads.filter(user=OuterRef("pk"), department__archived_at__isnull=True).order_by(
+        "department__position", "department__name"
+    )
+    return list(
+        User.objects.filter(
+            Q(pk__in=heads.values("user"))
+            | Q(pk__in=Group.moderators.through.objects.filter(group=group_id).values("user"))
+            | Q(pk__in=Group.participants.through.objects.filter(group=group_id).values("user"))
+            | Q(pk__in=Attendance.objects.filter(meeting=meeting).values("user"))
+        )
+        .annotate(
+            answer=Coalesce(
+                Subquery(attendance.values("status")[:1]), Value(AttendanceStatus.INVITED)
+            ),
+            present=Coalesce(
+                Subquery(attendance.values("present")[:1]),
+                Value(False),
+                output_field=BooleanField(),
+            ),
+            dept_short=Coalesce(
+                Subquery(attendance.values("department__short_name")[:1]),
+                Subquery(headed.values("department__short_name")[:1]),
+            ),
+            dept_colour=Coalesce(
+                Subquery(attendance.values("department__colour")[:1]),
+                Subquery(headed.values("department__colour")[:1]),
+            ),
+            answer_rank=Case(
+                When(answer=AttendanceStatus.ACCEPTED, then=Value(0)),
+                When(answer=AttendanceStatus.INVITED, then=Value(1)),
+                default=Value(2),
+                output_field=IntegerField(),
+            ),
+        )
+        .order_by("answer_rank", "full_name", "email")
     )

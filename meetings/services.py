@@ -12,7 +12,14 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from groups.models import Department, Group
 from meetings.messages import notice_key, notice_kind_name
-from meetings.models import Attendance, Meeting, MeetingStatus, NoticeKind, Schedule
+from meetings.models import (
+    Attendance,
+    AttendanceStatus,
+    Meeting,
+    MeetingStatus,
+    NoticeKind,
+    Schedule,
+)
 from outbox.models import Message, MessageStatus
 from outbox.selectors import messages_about_any
 from outbox.services import Outgoing, messages_queue
@@ -204,6 +211,117 @@ def attendances_withdraw(*, group: Group, user: User) -> int:
     ).delete()
     deleted, _by_model = Attendance.objects.filter(meeting__in=upcoming, user=user).delete()
     return deleted
+
+
+# --- Attendance: answers before the meeting, presence in the room -------------------
+
+
+class AnsweringClosed(ValidationError):
+    """The meeting is over or cancelled: answers no longer change anything."""
+
+
+class AnswerLinkUsed(Exception):
+    """An answer link whose answer (or a later one) has been given already."""
+
+    def __init__(self, attendance: Attendance):
+        super().__init__("answer link used")
+        self.attendance = attendance
+
+
+def _answerable(meeting: Meeting, now: datetime) -> None:
+    if meeting.status == MeetingStatus.CANCELLED:
+        raise AnsweringClosed(_("The meeting is cancelled."))
+    if not meeting.accepts_answers(now):
+        raise AnsweringClosed(_("The meeting is over; answers can no longer be given."))
+
+
+def in_group(*, group_id: int, user: User) -> bool:
+    """Whether the person is one of the group's moderators, participants or heads."""
+    return (
+        Group.moderators.through.objects.filter(group=group_id, user=user).exists()
+        or Group.participants.through.objects.filter(group=group_id, user=user).exists()
+        or Department.heads.through.objects.filter(department__group=group_id, user=user).exists()
+    )
+
+
+def _attendance_get_or_create(meeting: Meeting, user: User) -> Attendance:
+    """The person's attendance row, made on first need with the department they head."""
+    attendance = (
+        Attendance.objects.select_for_update(of=("self",))
+        .filter(meeting=meeting, user=user)
+        .first()
+    )
+    if attendance is not None:
+        return attendance
+    department = (
+        Department.objects.active()
+        .filter(group=meeting.group_id, heads=user)
+        .order_by("position", "name")
+        .first()
+    )
+    attendance = Attendance(meeting=meeting, user=user, department=department)
+    attendance.full_clean(validate_unique=False)
+    attendance.save()
+    return attendance
+
+
+@transaction.atomic
+def attendance_respond(
+    *,
+    meeting: Meeting,
+    user: User,
+    status: str,
+    version: int | None = None,
+    now: datetime | None = None,
+) -> Attendance:
+    """A person answers the invitation: coming or not, until the meeting ends.
+
+    From an e-mail link, `version` is the answer revision the link was made for:
+    if the person has answered since, the link is used (`AnswerLinkUsed`) and
+    nothing changes. A member of the group who was not invited (they joined
+    later) gets an attendance row with the answer.
+    """
+    now = now or timezone.now()
+    meeting = Meeting.objects.select_for_update(of=("self",)).get(pk=meeting.pk)
+    _answerable(meeting, now)
+    if status not in (AttendanceStatus.ACCEPTED, AttendanceStatus.DECLINED):
+        raise ValidationError(_("Answer either coming or not coming."))
+    exists = Attendance.objects.filter(meeting=meeting, user=user).exists()
+    if not exists and not in_group(group_id=meeting.group_id, user=user):
+        raise ValidationError(_("You are not invited to this meeting."))
+    attendance = _attendance_get_or_create(meeting, user)
+    if version is not None and version != attendance.response_version:
+        raise AnswerLinkUsed(attendance)
+    attendance.status = status
+    attendance.responded_at = now
+    attendance.response_version += 1
+    attendance.full_clean(validate_unique=False)
+    attendance.save(update_fields=["status", "responded_at", "response_version", "updated_at"])
+    return attendance
+
+
+@transaction.atomic
+def attendance_mark(
+    *, meeting: Meeting, user: User, present: bool, now: datetime | None = None
+) -> Attendance:
+    """The moderator marks a person present (or not) in the room.
+
+    Anyone invited, and any member of the group who turns up unannounced; the
+    caller holds the meeting's board lock (`board.services.board_attendance_mark`).
+    """
+    if not (
+        Attendance.objects.filter(meeting=meeting, user=user).exists()
+        or in_group(group_id=meeting.group_id, user=user)
+    ):
+        raise ValidationError(
+            _("%(name)s is neither invited nor in this group.") % {"name": user.display_name}
+        )
+    attendance = _attendance_get_or_create(meeting, user)
+    attendance.present = present
+    attendance.marked_at = now or timezone.now()
+    attendance.full_clean(validate_unique=False)
+    attendance.save(update_fields=["present", "marked_at", "updated_at"])
+    return attendance
 
 
 def meetings_open_due(*, now: datetime, group: Group | None = None) -> int:

@@ -13,5 +13,7 @@ urlpatterns = [
     path("m/<str:code>/outbox/resend/", views.meeting_outbox_resend, name="outbox_resend"),
     path("g/<str:code>/schedule/", views.schedule_edit, name="schedule_edit"),
     path("g/<str:code>/meetings/new/", views.meeting_new, name="meeting_new"),
+    path("m/<str:code>/answer/", views.attendance_answer, name="attendance_answer"),
+    path("answer/<str:token>/", views.answer, name="answer"),
     path("calendar/<str:token>.ics", views.calendar_feed, name="calendar_feed"),
 ]

@@ -11,16 +11,25 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import User
 from groups.access import Action
 from groups.selectors import administrators, group_get_for_user
+from meetings.answers import BadAnswerLink, answer_link_read
 from meetings.calendar import feed_ics
-from meetings.forms import MeetingForm, ScheduleForm
-from meetings.models import Schedule
+from meetings.forms import AnswerForm, MeetingForm, ScheduleForm
+from meetings.models import Attendance, AttendanceStatus, Schedule
 from meetings.selectors import (
     group_list_for_user,
     group_page,
     meeting_get_for_user,
     meetings_for_feed,
 )
-from meetings.services import meeting_cancel, meeting_create, meeting_update, schedule_save
+from meetings.services import (
+    AnsweringClosed,
+    AnswerLinkUsed,
+    attendance_respond,
+    meeting_cancel,
+    meeting_create,
+    meeting_update,
+    schedule_save,
+)
 from outbox.selectors import messages_about
 from outbox.views import outbox_context, outbox_resend_response, outbox_response
 
@@ -168,3 +177,71 @@ def meeting_outbox_resend(request, code: str):
         messages=messages_about(meeting),
         fallback=reverse("meetings:outbox", args=[meeting.code]),
     )
+
+
+# --- Answers to the invitation ------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def answer(request, token: str):
+    """An answer link from the invitation e-mail; the signed link is the key, no sign-in.
+
+    GET shows the answer and a button (mail scanners that open links change
+    nothing); POST records it. A forged, used or expired link gets a page that
+    says so and changes nothing.
+    """
+    try:
+        link = answer_link_read(token)
+        attendance = Attendance.objects.select_related("meeting__group", "user").get(
+            pk=link.attendance_id
+        )
+    except (BadAnswerLink, Attendance.DoesNotExist):
+        return _answer_page(request, "forged", status=400)
+    meeting, person = attendance.meeting, attendance.user
+    context = {"meeting": meeting, "person": person, "attendance": attendance, "link": link}
+    with timezone.override(meeting.group.time_zone):
+        if not meeting.accepts_answers(timezone.now()):
+            cancelled = meeting.status == "cancelled"
+            return _answer_page(request, "cancelled" if cancelled else "over", context, status=410)
+        if link.version != attendance.response_version:
+            return _answer_page(request, "used", context, status=409)
+        if request.method == "GET":
+            return _answer_page(request, "confirm", context)
+        try:
+            attendance = attendance_respond(
+                meeting=meeting, user=person, status=link.answer, version=link.version
+            )
+        except AnswerLinkUsed as used:
+            context["attendance"] = used.attendance
+            return _answer_page(request, "used", context, status=409)
+        except AnsweringClosed:
+            return _answer_page(request, "over", context, status=410)
+        context["attendance"] = attendance
+        return _answer_page(request, "done", context)
+
+
+def _answer_page(request, state: str, context: dict | None = None, *, status: int = 200):
+    return render(
+        request, "meetings/answer.html", {**(context or {}), "state": state}, status=status
+    )
+
+
+@login_required
+@require_POST
+def attendance_answer(request, code: str):
+    """Answering on the meeting page: coming or not, for the person signed in."""
+    meeting = meeting_get_for_user(user=request.user, code=code)
+    form = AnswerForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["answer"]))
+        return redirect(meeting)
+    try:
+        attendance_respond(meeting=meeting, user=request.user, status=form.cleaned_data["answer"])
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(meeting)
+    if form.cleaned_data["answer"] == AttendanceStatus.ACCEPTED:
+        messages.success(request, _("Your answer is saved: you are coming."))
+    else:
+        messages.success(request, _("Your answer is saved: you are not coming."))
+    return redirect(meeting)

@@ -8,7 +8,8 @@ import pytest
 from django.urls import reverse
 
 from groups.models import Group, Invitation
-from meetings.models import Schedule
+from meetings.answers import answer_url
+from meetings.models import Attendance, Schedule
 from outbox.models import Message
 from tests.factories import AttendanceFactory, MeetingFactory, TopicFactory, UserFactory
 from topics.models import Topic
@@ -141,6 +142,17 @@ MATRIX = [
     ("intake", "get", MEETING_MODERATORS_ONLY),
     ("meeting_outbox", "get", MEETING_MODERATORS_ONLY),
     ("meeting_outbox_resend", "post", MEETING_MODERATORS_WRITE),
+    # Answering on the meeting page: whoever may see the meeting (a superuser who is not a
+    # member is told they are not invited, and nothing is recorded).
+    (
+        "attendance_answer",
+        "post",
+        {**dict.fromkeys(ROLES, 302), "anonymous": LOGIN, "outsider": 404},
+    ),
+    # The answer link from the e-mail is the key: no sign-in, the same for everyone.
+    ("answer", "get", dict.fromkeys(ROLES, 200)),
+    ("answer", "post", dict.fromkeys(ROLES, 200)),
+    ("board_attendance", "post", MEETING_MODERATORS_WRITE),
     ("installation_outbox", "get", ADMINS_ONLY),
     ("installation_outbox_resend", "post", ADMINS_WRITE),
     ("postit", "get", {**MEETING_MODERATORS_ONLY, "head": 200}),
@@ -223,6 +235,11 @@ def _url(name, world):
         "oidc_login": reverse("openid_connect_login", args=["organisation"]),
         "meeting_outbox": reverse("meetings:outbox", args=[world.meeting.code]),
         "meeting_outbox_resend": reverse("meetings:outbox_resend", args=[world.meeting.code]),
+        "attendance_answer": reverse("meetings:attendance_answer", args=[world.meeting.code]),
+        "answer": answer_url(
+            Attendance.objects.get(meeting=world.meeting, user=world.participant), "yes"
+        ),
+        "board_attendance": reverse("board:attendance", args=[world.meeting.code]),
         "installation_outbox": reverse("outbox:installation"),
         "installation_outbox_resend": reverse("outbox:resend"),
     }[name]
@@ -266,6 +283,8 @@ def _data(name, world):
             "active": "on",
         },
         "postit_autosave": {"department": world.hr.code, "title": "Ny lapp", "version": "0"},
+        "attendance_answer": {"answer": "accepted"},
+        "board_attendance": {"person": world.participant.code, "present": "1"},
         "meeting_outbox_resend": {"which": "failed"},
         "installation_outbox_resend": {"which": "failed"},
     }.get(name, {})
@@ -317,6 +336,8 @@ def test_access(client, world, name, method, role, expected):
         assert "Hemligt svar" not in response.content.decode()
         failed.refresh_from_db()
         assert failed.status == "failed"
+        assert not Attendance.objects.filter(present=True).exists()
+        assert not Attendance.objects.exclude(status="invited").exists()
 
 
 @pytest.mark.parametrize("role", ["outsider", "participant", "head", "moderator"])

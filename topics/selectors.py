@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from groups.access import Role
 from groups.models import Department
-from meetings.models import Attendance, Meeting, MeetingStatus
+from meetings.models import Attendance, AttendanceStatus, Meeting, MeetingStatus
 from topics.models import Contribution, FollowUp, FollowUpStatus, Topic, TopicLink, TopicStatus
 from topics.services import (
     COUNTED_STATUSES,
@@ -36,19 +36,31 @@ class MeetingPage:
     can_moderate: bool
     can_write: bool
     topics_hidden: bool
+    my_attendance: Attendance | None = None
+    can_answer: bool = False
 
     @property
     def parked(self) -> list[Topic]:
         return [t for t in self.topics if t.status == TopicStatus.PARKED]
 
     @property
+    def present(self) -> list[Attendance]:
+        """Who took part: those the moderator marked present in the room."""
+        return [a for a in self.attendances if a.present]
+
+    @property
     def present_departments(self) -> list[Department]:
-        """Departments with someone invited (and not declined) or a post-it on the board."""
-        codes = {
-            a.department.code for a in self.attendances if a.department and a.status != "declined"
-        }
-        codes |= {t.department.code for t in self.topics}
+        """Departments someone was marked present for, in the group's order."""
+        codes = {a.department.code for a in self.present if a.department}
         return [d for d in self.departments if d.code in codes]
+
+    @property
+    def answers(self) -> dict[str, int]:
+        """How many are coming, not coming, and have not answered."""
+        counts = {status: 0 for status in AttendanceStatus.values}
+        for attendance in self.attendances:
+            counts[attendance.status] += 1
+        return counts
 
     @property
     def on_agenda(self) -> list[Topic]:
@@ -103,13 +115,20 @@ def meeting_page(*, meeting: Meeting, user: User | None) -> MeetingPage:
         .order_by("position", "created_at")
     )
     follow_up_qs = FollowUp.objects.select_related("owner", "owner_department", "topic")
+    attendances = list(
+        meeting.attendances.select_related("user", "department").order_by("user__full_name")
+    )
+    mine = next((a for a in attendances if user is not None and a.user_id == user.pk), None)
     return MeetingPage(
         meeting=meeting,
         topics=topics,
         departments=list(meeting.group.departments.all()),
-        attendances=list(
-            meeting.attendances.select_related("user", "department").order_by("user__full_name")
-        ),
+        attendances=attendances,
+        my_attendance=mine,
+        # The invited, and members who were not (they joined later), answer until it ends.
+        can_answer=user is not None
+        and meeting.accepts_answers(timezone.now())
+        and (mine is not None or Role.PARTICIPANT <= meeting.role <= Role.MODERATOR),
         follow_ups=list(follow_up_qs.filter(meeting=meeting)),
         open_earlier_follow_ups=list(
             follow_up_qs.filter(

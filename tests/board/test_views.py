@@ -10,12 +10,14 @@ from board.selectors import poll_token
 from board.services import board_give_word, board_start, contribution_add
 from meetings.models import MeetingStatus
 from tests.factories import (
+    AttendanceFactory,
     ContributionFactory,
     DepartmentFactory,
     FollowUpFactory,
     MeetingFactory,
     TopicFactory,
     TopicLinkFactory,
+    UserFactory,
 )
 from topics.models import Contribution, Topic
 
@@ -255,6 +257,9 @@ def test_search_finds_post_its_of_earlier_meetings_to_link(client, world, live):
 def _fill(world, size):
     for n in range(size):
         department = DepartmentFactory(group=world.group)
+        head = UserFactory()
+        department.heads.add(head)  # the attendance panel lists them, with their answers
+        AttendanceFactory(meeting=world.meeting, user=head, department=department, present=n % 2)
         topic = TopicFactory(meeting=world.meeting, department=department, title=f"Lapp {n}")
         ContributionFactory(topic=topic, department=department)
     focus = world.meeting.topics.order_by("position", "created_at").first()
@@ -271,8 +276,8 @@ def _fill(world, size):
 @pytest.mark.parametrize(
     ("name", "role", "fragment", "queries"),
     [
-        ("board:board", "moderator", False, 11),
-        ("board:board", "moderator", True, 11),
+        ("board:board", "moderator", False, 12),
+        ("board:board", "moderator", True, 12),
         ("board:screen", "participant", False, 10),
         ("board:participant", "head", False, 10),
         ("board:participant", "head", True, 11),
