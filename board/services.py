@@ -27,6 +27,7 @@ from topics.models import (
     TopicLink,
     TopicStatus,
 )
+from topics.services import follow_up_record
 
 MIN_TOPIC_SECONDS = 60
 DEFAULT_TOPIC_SECONDS = 8 * 60
@@ -384,6 +385,7 @@ def follow_up_add(
     owner: User | None,
     owner_department: Department | None,
     due_date,
+    by: User | None = None,
 ) -> FollowUp:
     state = _lock(meeting)
     topic = _topic(meeting, code)
@@ -399,6 +401,7 @@ def follow_up_add(
     )
     follow_up.full_clean()
     follow_up.save()
+    follow_up_record(follow_up=follow_up, by=by, changes=[{"field": "created"}])
     _bump(state)
     return follow_up
 

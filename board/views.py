@@ -196,7 +196,9 @@ def act(request, code: str):
                 request.POST, departments=departments, people=meeting_people(meeting=meeting)
             )
             if form.is_valid():
-                services.follow_up_add(meeting=meeting, code=topic_code, **form.cleaned_data)
+                services.follow_up_add(
+                    meeting=meeting, code=topic_code, by=request.user, **form.cleaned_data
+                )
             errors = _form_errors(form)
         elif action == "follow_up_remove":
             services.follow_up_remove(meeting=meeting, code=request.POST.get("follow_up", ""))

@@ -11,7 +11,13 @@ from groups.models import Group, Invitation
 from meetings.answers import answer_url
 from meetings.models import Attendance, Schedule
 from outbox.models import Message
-from tests.factories import AttendanceFactory, MeetingFactory, TopicFactory, UserFactory
+from tests.factories import (
+    AttendanceFactory,
+    FollowUpFactory,
+    MeetingFactory,
+    TopicFactory,
+    UserFactory,
+)
 from topics.models import Topic
 
 ROLES = ["anonymous", "outsider", "guest", "participant", "head", "moderator", "admin"]
@@ -189,6 +195,22 @@ MATRIX = [
             "admin": 302,
         },
     ),
+    (
+        "follow_up_list",
+        "get",
+        {**MODERATORS_ONLY, "participant": 200, "head": 200},
+    ),
+    (
+        "follow_up_detail",
+        "get",
+        {**MODERATORS_ONLY, "participant": 200, "head": 200},
+    ),
+    # The follow-up is HR's: its heads, its owner and the moderators may change it.
+    (
+        "follow_up_detail",
+        "post",
+        {**MODERATORS_WRITE, "head": 302},
+    ),
     # Readiness says the same to everyone and nothing personal (503: no worker here).
     ("readyz", "get", dict.fromkeys(ROLES, 503)),
     # Organisation sign-in is not configured in the suite's settings.
@@ -242,6 +264,8 @@ def _url(name, world):
         "board_attendance": reverse("board:attendance", args=[world.meeting.code]),
         "installation_outbox": reverse("outbox:installation"),
         "installation_outbox_resend": reverse("outbox:resend"),
+        "follow_up_list": reverse("topics:follow_up_list", args=[world.group.code]),
+        "follow_up_detail": reverse("topics:follow_up_detail", args=[world.follow_up.code]),
     }[name]
 
 
@@ -287,12 +311,21 @@ def _data(name, world):
         "board_attendance": {"person": world.participant.code, "present": "1"},
         "meeting_outbox_resend": {"which": "failed"},
         "installation_outbox_resend": {"which": "failed"},
+        "follow_up_detail": {
+            "title": "Ändrad uppföljning",
+            "status": "done",
+            "owner_department": world.hr.code,
+            "version": "1",
+        },
     }.get(name, {})
 
 
 @pytest.mark.parametrize(("name", "method", "role", "expected"), CASES)
 def test_access(client, world, name, method, role, expected):
     TopicFactory(meeting=world.meeting, department=world.it, title="Hemlig utmaning")
+    world.follow_up = FollowUpFactory(
+        meeting=world.meeting, title="Hemlig uppföljning", owner=None, owner_department=world.hr
+    )
     failed = Message.objects.create(
         kind="meetings.invitation",
         key="matrix",
@@ -338,6 +371,10 @@ def test_access(client, world, name, method, role, expected):
         assert failed.status == "failed"
         assert not Attendance.objects.filter(present=True).exists()
         assert not Attendance.objects.exclude(status="invited").exists()
+        world.follow_up.refresh_from_db()
+        assert (world.follow_up.title, world.follow_up.status) == ("Hemlig uppföljning", "open")
+        if response.status_code == 404 or expected == LOGIN:
+            assert "Hemlig uppföljning" not in response.content.decode()
 
 
 @pytest.mark.parametrize("role", ["outsider", "participant", "head", "moderator"])

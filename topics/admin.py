@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from topics.models import Contribution, FollowUp, Topic, TopicLink
+from topics.models import Contribution, FollowUp, FollowUpChange, Topic, TopicLink
 
 
 class ContributionInline(admin.TabularInline):
@@ -23,9 +23,17 @@ class TopicLinkAdmin(admin.ModelAdmin):
     list_filter = ["kind"]
 
 
+class FollowUpChangeInline(admin.TabularInline):
+    model = FollowUpChange
+    extra = 0
+    readonly_fields = ["at", "by", "by_name", "changes"]
+    can_delete = False
+
+
 @admin.register(FollowUp)
 class FollowUpAdmin(admin.ModelAdmin):
     list_display = ["title", "meeting", "owner", "owner_department", "due_date", "status"]
     list_filter = ["status", "meeting__group"]
     search_fields = ["title", "outcome"]
-    readonly_fields = ["code"]
+    readonly_fields = ["code", "version"]
+    inlines = [FollowUpChangeInline]

@@ -1,7 +1,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from topics.models import FIELD_MAX, TITLE_MAX, Topic
+from accounts.models import User
+from groups.models import Department
+from topics.models import FIELD_MAX, TEXT_MAX, TITLE_MAX, FollowUpStatus, Topic
 
 HELP = {
     "title": _(
@@ -46,3 +48,92 @@ class TopicForm(forms.ModelForm):
 
 class ReopenForm(forms.Form):
     hours = forms.IntegerField(label=_("Open for (hours)"), min_value=1, max_value=168, initial=24)
+
+
+class FollowUpFilterForm(forms.Form):
+    """The follow-up list's filters (GET); an unknown value is a field error, not a 500."""
+
+    status = forms.ChoiceField(
+        label=_("Status"),
+        choices=[("", _("All")), *FollowUpStatus.choices],
+        required=False,
+        initial=FollowUpStatus.OPEN,
+    )
+    department = forms.ModelChoiceField(
+        label=_("Department"),
+        queryset=Department.objects.none(),
+        required=False,
+        to_field_name="code",
+        empty_label=_("All departments"),
+    )
+    owner = forms.ModelChoiceField(
+        label=_("Owner"),
+        queryset=User.objects.none(),
+        required=False,
+        to_field_name="code",
+        empty_label=_("Everyone"),
+    )
+    overdue = forms.BooleanField(label=_("Only overdue"), required=False)
+
+    def __init__(self, *args, departments=None, people=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if departments is not None:
+            self.fields["department"].queryset = departments
+        if people is not None:
+            self.fields["owner"].queryset = people
+
+
+class FollowUpChangeForm(forms.Form):
+    """Everything about a follow-up its owner, its department's heads or a moderator
+    may change; the service decides which status changes the lifecycle allows."""
+
+    title = forms.CharField(label=_("What is to be done"), max_length=200)
+    status = forms.ChoiceField(label=_("Status"), choices=FollowUpStatus.choices)
+    reason = forms.CharField(
+        label=_("Why it is dropped"),
+        max_length=TEXT_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": "2"}),
+        help_text=_("Required when the follow-up is dropped."),
+    )
+    outcome = forms.CharField(
+        label=_("Outcome"),
+        max_length=TEXT_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": "4"}),
+        help_text=_("What was done, what came of it."),
+    )
+    owner = forms.ModelChoiceField(
+        label=_("Owner (person)"),
+        queryset=User.objects.none(),
+        required=False,
+        to_field_name="code",
+    )
+    owner_department = forms.ModelChoiceField(
+        label=_("Owner (department)"),
+        queryset=Department.objects.none(),
+        required=False,
+        to_field_name="code",
+    )
+    due_date = forms.DateField(
+        label=_("Due date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+    def __init__(self, *args, departments=None, people=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if departments is not None:
+            self.fields["owner_department"].queryset = departments
+        if people is not None:
+            self.fields["owner"].queryset = people
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("owner") and not data.get("owner_department") and not self.errors:
+            raise forms.ValidationError(_("A follow-up needs an owner: a person or a department."))
+        if data.get("status") == FollowUpStatus.DROPPED and not (data.get("reason") or "").strip():
+            self.add_error("reason", _("Say why the follow-up is dropped."))
+        return data
+
+    def values(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.fields if name != "version"}

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from groups.models import Department
@@ -223,6 +225,15 @@ class FollowUpStatus(models.TextChoices):
     DROPPED = "dropped", _("Dropped")
 
 
+# The follow-up's lifecycle: open → done, or dropped with a reason; a closed one can be
+# reopened (a mistake is undone in the product, and the history keeps both steps).
+FOLLOW_UP_TRANSITIONS = {
+    FollowUpStatus.OPEN: {FollowUpStatus.DONE, FollowUpStatus.DROPPED},
+    FollowUpStatus.DONE: {FollowUpStatus.OPEN},
+    FollowUpStatus.DROPPED: {FollowUpStatus.OPEN},
+}
+
+
 class FollowUp(TimestampedModel):
     """An agreed action, with an owner and a due date, reviewed at later meetings."""
 
@@ -260,6 +271,9 @@ class FollowUp(TimestampedModel):
         _("status"), max_length=16, choices=FollowUpStatus.choices, default=FollowUpStatus.OPEN
     )
     outcome = BoundedTextField(_("outcome"), max_length=TEXT_MAX, blank=True)
+    reason = BoundedTextField(_("why it was dropped"), max_length=TEXT_MAX, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    version = models.PositiveIntegerField(_("version"), default=1)
 
     class Meta:
         verbose_name = _("follow-up")
@@ -274,7 +288,62 @@ class FollowUp(TimestampedModel):
             models.CheckConstraint(
                 condition=models.Q(status__in=FollowUpStatus.values), name="followup_status_known"
             ),
+            models.CheckConstraint(
+                condition=~models.Q(status=FollowUpStatus.DROPPED) | ~models.Q(reason=""),
+                name="followup_dropped_has_reason",
+                violation_error_message=_("Say why the follow-up is dropped."),
+            ),
         ]
 
     def __str__(self) -> str:
         return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("topics:follow_up_detail", kwargs={"code": self.code})
+
+    @property
+    def is_overdue(self) -> bool:
+        """Still open after its due date (today in the active time zone)."""
+        return (
+            self.status == FollowUpStatus.OPEN
+            and self.due_date is not None
+            and self.due_date < timezone.localdate()
+        )
+
+    @property
+    def owner_label(self) -> str:
+        names = [self.owner.display_name] if self.owner else []
+        if self.owner_department:
+            names.append(self.owner_department.short_name)
+        return ", ".join(names)
+
+
+class FollowUpChange(models.Model):
+    """One change of a follow-up: who made it, when, and each field before and after.
+
+    `changes` is a list of ``{"field": …, "old": …, "new": …}`` with values as shown
+    (a status's value, a date in ISO form, a person's or department's name).
+    """
+
+    follow_up = models.ForeignKey(
+        FollowUp, on_delete=models.CASCADE, related_name="changes", verbose_name=_("follow-up")
+    )
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
+    by_name = models.CharField(_("changed by (as shown)"), max_length=150, blank=True)
+    at = models.DateTimeField(_("changed"), default=timezone.now)
+    changes = models.JSONField(_("changes"), default=list)
+
+    class Meta:
+        verbose_name = _("change of a follow-up")
+        verbose_name_plural = _("changes of follow-ups")
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.follow_up} @ {self.at:%Y-%m-%d %H:%M}"

@@ -1,20 +1,31 @@
 from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch, Q
+from django.db.models import F, Prefetch, Q
 from django.http import Http404
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from groups.access import Role
-from groups.models import Department
+from groups.access import Action, Role, group_role, groups_with_roles, require
+from groups.models import Department, Group
 from meetings.models import Attendance, AttendanceStatus, Meeting, MeetingStatus
-from topics.models import Contribution, FollowUp, FollowUpStatus, Topic, TopicLink, TopicStatus
+from topics.models import (
+    Contribution,
+    FollowUp,
+    FollowUpChange,
+    FollowUpStatus,
+    Topic,
+    TopicLink,
+    TopicStatus,
+)
 from topics.services import (
     COUNTED_STATUSES,
     VISIBLE_TOPIC_STATUSES,
     Window,
+    follow_up_may_change,
     submission_window,
     topic_limit,
 )
@@ -38,6 +49,7 @@ class MeetingPage:
     topics_hidden: bool
     my_attendance: Attendance | None = None
     can_answer: bool = False
+    is_member: bool = False  # of the group, not only this meeting's guest
 
     @property
     def parked(self) -> list[Topic]:
@@ -145,6 +157,11 @@ def meeting_page(*, meeting: Meeting, user: User | None) -> MeetingPage:
             or user.headed_departments.active().filter(group=meeting.group_id).exists()
         ),
         topics_hidden=not readable,
+        is_member=meeting.role >= Role.ADMIN
+        or any(
+            getattr(meeting.group, name, False)
+            for name in ("user_is_moderator", "user_is_head", "user_is_participant")
+        ),
     )
 
 
@@ -273,3 +290,120 @@ def drafts_left_behind(*, group, user: User) -> list[str]:
         }
         for draft in drafts
     ]
+
+
+# --- Follow-ups ---------------------------------------------------------------------
+
+
+def group_today(group: Group):
+    return timezone.localdate(timezone.now(), ZoneInfo(group.time_zone))
+
+
+def group_people(*, group: Group, also=None):
+    """Who may own a follow-up: the group's moderators, heads and participants (and
+    `also`, a current owner who may have left), by name."""
+    members = (
+        Q(pk__in=Department.heads.through.objects.filter(department__group=group).values("user"))
+        | Q(pk__in=Group.moderators.through.objects.filter(group=group).values("user"))
+        | Q(pk__in=Group.participants.through.objects.filter(group=group).values("user"))
+    )
+    if also is not None:
+        members |= Q(pk=also.pk)
+    return User.objects.filter(members, is_active=True).order_by("full_name", "email")
+
+
+@dataclass
+class FollowUpFilters:
+    status: str = FollowUpStatus.OPEN  # a status, or "" for all
+    department: Department | None = None
+    owner: User | None = None
+    overdue: bool = False
+
+
+def follow_ups_of_group(*, group: Group, filters: FollowUpFilters) -> list[FollowUp]:
+    """The group's follow-ups, filtered, by due date (undated last), then age."""
+    qs = FollowUp.objects.filter(meeting__group=group).select_related(
+        "owner", "owner_department", "meeting", "topic__department"
+    )
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.department is not None:
+        qs = qs.filter(
+            Q(owner_department=filters.department) | Q(topic__department=filters.department)
+        )
+    if filters.owner is not None:
+        qs = qs.filter(owner=filters.owner)
+    if filters.overdue:
+        qs = qs.filter(status=FollowUpStatus.OPEN, due_date__lt=group_today(group))
+    return list(qs.order_by(F("due_date").asc(nulls_last=True), "created_at"))
+
+
+def follow_up_get_for_user(*, user: User, code: str) -> FollowUp:
+    """The follow-up behind `code`, its group annotated with the user's role.
+
+    Members of the group read it; its owner reads it even from outside the group
+    (a meeting's guest can own one). `follow_up.can_change` says whether this
+    person may change it. Anyone else: 404.
+    """
+    follow_up = (
+        FollowUp.objects.select_related(
+            "owner", "owner_department", "meeting", "topic__department", "topic__meeting"
+        )
+        .filter(code=code)
+        .first()
+    )
+    if follow_up is None:
+        raise Http404
+    group = groups_with_roles(user).filter(pk=follow_up.meeting.group_id).first()
+    if group is None:
+        raise Http404
+    follow_up.meeting.group = group
+    role = group_role(user=user, group=group)
+    follow_up.is_member = role > Role.OUTSIDER
+    if role == Role.OUTSIDER and user.is_active and follow_up.owner_id == user.pk:
+        role = Role.PARTICIPANT
+    require(role, Action.VIEW)
+    follow_up.role = role
+    follow_up.can_change = follow_up_may_change(user=user, follow_up=follow_up, role=role)
+    return follow_up
+
+
+@dataclass
+class HistoryLine:
+    change: FollowUpChange
+    rows: list[tuple[str, str, str]]  # (field label, before, after)
+    created: bool = False
+
+
+def _shown_value(name: str, value: str) -> str:
+    if not value:
+        return "–"
+    if name == "status" and value in FollowUpStatus.values:
+        return str(FollowUpStatus(value).label)
+    if name == "due_date":
+        try:
+            return formats.date_format(date.fromisoformat(value), "DATE_FORMAT")
+        except ValueError:
+            return value
+    return value
+
+
+def follow_up_history(*, follow_up: FollowUp) -> list[HistoryLine]:
+    labels = {
+        f.name: f.verbose_name for f in FollowUp._meta.get_fields() if hasattr(f, "verbose_name")
+    }
+    lines = []
+    for change in follow_up.changes.select_related("by").order_by("-at", "-pk"):
+        if any(row.get("field") == "created" for row in change.changes):
+            lines.append(HistoryLine(change=change, rows=[], created=True))
+            continue
+        rows = [
+            (
+                str(labels.get(row.get("field"), row.get("field"))),
+                _shown_value(row.get("field"), row.get("old", "")),
+                _shown_value(row.get("field"), row.get("new", "")),
+            )
+            for row in change.changes
+        ]
+        lines.append(HistoryLine(change=change, rows=rows))
+    return lines

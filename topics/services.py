@@ -1,5 +1,6 @@
 """Writes for post-its: drafts that are saved as people type, submission, withdrawal,
-reopening after the deadline, and the reminders to departments that have none."""
+reopening after the deadline, the reminders to departments that have none, and
+follow-ups through their lifecycle."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from groups.access import Role
 from groups.messages import chat_post
 from groups.models import Department, Group
 from meetings.messages import notice_kind_name
@@ -21,8 +23,10 @@ from outbox.selectors import messages_about
 from outbox.services import messages_queue
 from topics.messages import DEADLINE_POST_KIND, OVERDUE_POST_KIND
 from topics.models import (
+    FOLLOW_UP_TRANSITIONS,
     VISIBLE_TOPIC_STATUSES,
     FollowUp,
+    FollowUpChange,
     FollowUpStatus,
     SubmissionReopening,
     Topic,
@@ -296,3 +300,129 @@ def department_nudge(*, meeting: Meeting, department: Department, now: datetime)
         meeting=meeting, users=heads, kind=NoticeKind.NUDGE, sequence=int(now.timestamp())
     )
     return len(notices)
+
+
+# --- Follow-ups -------------------------------------------------------------------
+
+
+class FollowUpConflict(Exception):
+    """Someone else changed the follow-up since this person loaded it."""
+
+    def __init__(self, current: FollowUp):
+        super().__init__("stale version")
+        self.current = current
+
+
+FOLLOW_UP_FIELDS = ("title", "status", "reason", "outcome", "owner", "owner_department", "due_date")
+
+
+def follow_up_may_change(*, user: User, follow_up: FollowUp, role: Role) -> bool:
+    """Its owner, a head of its owning department, or a moderator of the group."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if role >= Role.MODERATOR or follow_up.owner_id == user.pk:
+        return True
+    department = follow_up.owner_department
+    return (
+        department is not None
+        and not department.archived
+        and department.heads.filter(pk=user.pk).exists()
+    )
+
+
+def _shown(follow_up: FollowUp, name: str) -> str:
+    """A field's value as the history keeps it."""
+    value = getattr(follow_up, name)
+    if value is None:
+        return ""
+    if name == "owner":
+        return value.display_name
+    if name == "owner_department":
+        return value.name
+    if name == "due_date":
+        return value.isoformat()
+    return str(value)
+
+
+def follow_up_record(*, follow_up: FollowUp, by: User | None, changes: list[dict]) -> None:
+    FollowUpChange.objects.create(
+        follow_up=follow_up, by=by, by_name=by.display_name if by else "", changes=changes
+    )
+
+
+@transaction.atomic
+def follow_up_change(
+    *,
+    follow_up: FollowUp,
+    by: User,
+    role: Role,
+    version: int,
+    now: datetime | None = None,
+    **values,
+) -> FollowUp:
+    """Change a follow-up's fields (any of FOLLOW_UP_FIELDS) as its owner, a head of its
+    department or a moderator, and record who changed what.
+
+    The lifecycle is open → done, or dropped with a reason (and back to open); any
+    other status change is refused. A stale version is refused with `FollowUpConflict`
+    unless it asks for exactly what is stored.
+    """
+    now = now or timezone.now()
+    current = FollowUp.objects.select_for_update().get(pk=follow_up.pk)
+    if not follow_up_may_change(user=by, follow_up=current, role=role):
+        raise PermissionDenied
+    unknown = set(values) - set(FOLLOW_UP_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown fields: {sorted(unknown)}")
+    department = values.get("owner_department")
+    if department is not None and department.group_id != current.meeting.group_id:
+        raise PermissionDenied
+    wanted = {name: value for name, value in values.items() if getattr(current, name) != value}
+    if current.version != version and wanted:
+        raise FollowUpConflict(current)
+    return _follow_up_apply(follow_up=current, by=by, values=wanted, now=now)
+
+
+def _follow_up_apply(*, follow_up: FollowUp, by: User | None, values: dict, now) -> FollowUp:
+    status = values.get("status", follow_up.status)
+    if status != follow_up.status and status not in FOLLOW_UP_TRANSITIONS.get(
+        follow_up.status, set()
+    ):
+        raise ValidationError(
+            {
+                "status": _("A follow-up that is %(old)s cannot become %(new)s.")
+                % {
+                    "old": FollowUpStatus(follow_up.status).label.lower(),
+                    "new": FollowUpStatus(status).label.lower()
+                    if status in FollowUpStatus.values
+                    else status,
+                }
+            }
+        )
+    if status == FollowUpStatus.OPEN and follow_up.status != FollowUpStatus.OPEN:
+        values.setdefault("reason", "")
+    if status != FollowUpStatus.DROPPED and "reason" not in values and follow_up.reason:
+        values["reason"] = ""
+    if "title" in values:
+        values["title"] = values["title"].strip()
+    before = {name: _shown(follow_up, name) for name in values}
+    for name, value in values.items():
+        setattr(follow_up, name, value)
+    if status == FollowUpStatus.DROPPED and not follow_up.reason.strip():
+        raise ValidationError({"reason": _("Say why the follow-up is dropped.")})
+    if follow_up.owner_id is None and follow_up.owner_department_id is None:
+        raise ValidationError({"owner": _("A follow-up needs an owner: a person or a department.")})
+    changes = [
+        {"field": name, "old": before[name], "new": _shown(follow_up, name)}
+        for name in FOLLOW_UP_FIELDS
+        if name in values and before[name] != _shown(follow_up, name)
+    ]
+    if not changes:
+        return follow_up
+    if "status" in values:
+        follow_up.closed_at = None if status == FollowUpStatus.OPEN else now
+    follow_up.version += 1
+    follow_up.full_clean()
+    follow_up.save()
+    follow_up_record(follow_up=follow_up, by=by, changes=changes)
+    return follow_up

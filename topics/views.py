@@ -2,7 +2,8 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -12,14 +13,26 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from groups.access import Action
+from groups.selectors import group_get_for_user
 from meetings.selectors import meeting_get_for_user
 from meetings.services import meeting_open
-from topics.forms import ReopenForm, TopicForm
-from topics.selectors import intake_rows, meeting_page, postit_page
+from topics.forms import FollowUpChangeForm, FollowUpFilterForm, ReopenForm, TopicForm
+from topics.selectors import (
+    FollowUpFilters,
+    follow_up_get_for_user,
+    follow_up_history,
+    follow_ups_of_group,
+    group_people,
+    intake_rows,
+    meeting_page,
+    postit_page,
+)
 from topics.services import (
     TEXT_FIELDS,
+    FollowUpConflict,
     TopicConflict,
     department_nudge,
+    follow_up_change,
     submission_reopen,
     topic_save,
     topic_withdraw,
@@ -222,3 +235,101 @@ def postit_autosave(request, code: str):
             % {"time": formats.date_format(saved, "SHORT_DATETIME_FORMAT")},
         }
     )
+
+
+# --- Follow-ups ---------------------------------------------------------------------
+
+
+@login_required
+def follow_up_list(request, code: str):
+    """A group's follow-ups with filters (status, department, owner, overdue), by due date."""
+    group = group_get_for_user(user=request.user, code=code)
+    departments = group.departments.order_by("archived_at", "position", "name")
+    people = group_people(group=group)
+    data = request.GET if request.GET else None
+    form = FollowUpFilterForm(data, departments=departments, people=people)
+    filters = FollowUpFilters()
+    status = 200
+    if data is not None:
+        if form.is_valid():
+            filters = FollowUpFilters(
+                status=form.cleaned_data["status"],
+                department=form.cleaned_data["department"],
+                owner=form.cleaned_data["owner"],
+                overdue=form.cleaned_data["overdue"],
+            )
+        else:
+            status = 400
+    follow_ups = follow_ups_of_group(group=group, filters=filters) if status == 200 else []
+    context = {"group": group, "form": form, "follow_ups": follow_ups, "filtered": data is not None}
+    return render(request, "topics/follow_up_list.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def follow_up_detail(request, code: str):
+    """One follow-up: its facts, its history, and the form that changes it."""
+    follow_up = follow_up_get_for_user(user=request.user, code=code)
+    group = follow_up.meeting.group
+    departments = group.departments.active().order_by("position", "name")
+    if follow_up.owner_department and follow_up.owner_department.archived:
+        departments = group.departments.filter(
+            Q(archived_at__isnull=True) | Q(pk=follow_up.owner_department_id)
+        ).order_by("position", "name")
+    people = group_people(group=group, also=follow_up.owner)
+    initial = {
+        "title": follow_up.title,
+        "status": follow_up.status,
+        "reason": follow_up.reason,
+        "outcome": follow_up.outcome,
+        "owner": follow_up.owner.code if follow_up.owner else None,
+        "owner_department": follow_up.owner_department.code if follow_up.owner_department else None,
+        "due_date": follow_up.due_date,
+        "version": follow_up.version,
+    }
+    form = FollowUpChangeForm(initial=initial, departments=departments, people=people)
+    conflict = None
+    status = 200
+    if request.method == "POST":
+        if not follow_up.can_change:
+            raise PermissionDenied
+        form = FollowUpChangeForm(request.POST, departments=departments, people=people)
+        if form.is_valid():
+            try:
+                follow_up_change(
+                    follow_up=follow_up,
+                    by=request.user,
+                    role=follow_up.role,
+                    version=form.cleaned_data["version"],
+                    **form.values(),
+                )
+            except FollowUpConflict as error:
+                conflict = error.current
+                status = 409
+                data = request.POST.copy()
+                data["version"] = str(conflict.version)
+                form = FollowUpChangeForm(data, departments=departments, people=people)
+            except ValidationError as error:
+                _add_errors(form, error)
+                status = 400
+            else:
+                messages.success(request, _("The follow-up is saved."))
+                return redirect(follow_up.get_absolute_url())
+        else:
+            status = 400
+    context = {
+        "follow_up": follow_up,
+        "group": group,
+        "form": form,
+        "conflict": conflict,
+        "history": follow_up_history(follow_up=follow_up),
+    }
+    return render(request, "topics/follow_up_detail.html", context, status=status)
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)

@@ -1053,6 +1053,27 @@ def test_follow_up_add_with_a_department_as_owner(world):
     assert (stored.owner, stored.owner_department, stored.due_date) == (None, world.it, None)
 
 
+def test_follow_up_add_records_who_wrote_it(world):
+    topic, *_rest = _agenda(world, 1)
+
+    added = services.follow_up_add(
+        meeting=world.meeting,
+        code=topic.code,
+        title="Utred",
+        owner=world.head,
+        owner_department=None,
+        due_date=None,
+        by=world.moderator,
+    )
+
+    [change] = added.changes.all()
+    assert (change.by, change.by_name, change.changes) == (
+        world.moderator,
+        "Karin Åberg",
+        [{"field": "created"}],
+    )
+
+
 def test_follow_up_add_without_any_owner_is_refused(world):
     topic, *_rest = _agenda(world, 1)
 
