@@ -6,7 +6,9 @@ A person's role in a group is the strongest that applies:
 - moderator: listed among the group's moderators;
 - head: heads one of the group's active departments;
 - participant: invited to the group as a participant, or heads only archived
-  departments (they keep reading the group's history);
+  departments (they keep reading the group's history); a person with the
+  group's IT role reads the group as a participant, and besides reads and
+  writes its IT perspective (`may_work_on_it_perspective`);
 - outsider: none of these, and sees nothing of the group (404, not 403).
 
 Only the group's own memberships count here: this module sits in `groups` and
@@ -72,9 +74,13 @@ def groups_with_roles(user) -> QuerySet[Group]:
                 user_id=user.pk,
             )
         ),
+        user_is_it=Exists(
+            Group.it_members.through.objects.filter(group_id=OuterRef("pk"), user_id=user.pk)
+        ),
         user_is_participant=Exists(
             Group.participants.through.objects.filter(group_id=OuterRef("pk"), user_id=user.pk)
         )
+        | Exists(Group.it_members.through.objects.filter(group_id=OuterRef("pk"), user_id=user.pk))
         | Exists(
             Department.heads.through.objects.filter(
                 department__group_id=OuterRef("pk"), user_id=user.pk
@@ -128,3 +134,11 @@ def require(role: Role, action: Action) -> None:
     if role == Role.OUTSIDER:
         raise Http404
     raise PermissionDenied
+
+
+def may_work_on_it_perspective(role: Role, group: Group) -> bool:
+    """Moderators and the group's IT role read and write the IT perspective, published
+    or not. `group` carries the annotations of `groups_with_roles`."""
+    return role >= Role.MODERATOR or (
+        role > Role.OUTSIDER and bool(getattr(group, "user_is_it", False))
+    )

@@ -430,7 +430,7 @@ class MemberForm(forms.Form):
             return cleaned  # the field has its own error
         if role == MemberRole.HEAD and not departments:
             self.add_error("departments", _("Choose the departments this person heads."))
-        if role == MemberRole.PARTICIPANT and departments:
+        if role in (MemberRole.PARTICIPANT, MemberRole.IT) and departments:
             self.add_error(
                 "departments",
                 _("A participant heads no department; choose the role department head."),

@@ -48,6 +48,13 @@ class Group(TimestampedModel):
         verbose_name=_("participants"),
         help_text=_("People invited to the meetings besides the department heads."),
     )
+    it_members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        related_name="it_groups",
+        blank=True,
+        verbose_name=_("IT role"),
+        help_text=_("People from IT who read and write the group's IT perspective."),
+    )
     allow_read_ahead = models.BooleanField(
         _("heads may read each other's post-its before the meeting"), default=True
     )
@@ -174,13 +181,14 @@ class MemberRole(models.TextChoices):
     """The roles a person holds in a group; an invitation offers one of them.
 
     Each is stored as membership of its own table (`Group.moderators`,
-    `Department.heads`, `Group.participants`); a new role adds a value here,
+    `Department.heads`, `Group.participants`, `Group.it_members`); a new role adds a value here,
     its table, and its line in `groups.access` and `groups.selectors.group_members`.
     """
 
     MODERATOR = "moderator", _("Moderator")
     HEAD = "head", _("Department head")
     PARTICIPANT = "participant", _("Participant")
+    IT = "it", _("IT role")
 
 
 def new_invitation_key() -> str:

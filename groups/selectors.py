@@ -84,11 +84,13 @@ class MembersPage:
 def group_members(*, group: Group) -> list[Member]:
     """Everyone in the group with their one role, in a fixed number of queries.
 
-    Moderator beats head beats participant; a moderator may also head departments.
+    Moderator beats head beats the IT role beats participant; a moderator may also
+    head departments.
     Heading only archived departments makes a participant (see `groups.access`).
     """
     moderator_ids = set(group.moderators.values_list("pk", flat=True))
     participant_ids = set(group.participants.values_list("pk", flat=True))
+    it_ids = set(group.it_members.values_list("pk", flat=True))
     headships = list(
         Department.heads.through.objects.filter(department__group=group)
         .select_related("department")
@@ -97,7 +99,7 @@ def group_members(*, group: Group) -> list[Member]:
     headed: dict[int, list[Department]] = {}
     for row in headships:
         headed.setdefault(row.user_id, []).append(row.department)
-    ids = moderator_ids | participant_ids | set(headed)
+    ids = moderator_ids | participant_ids | it_ids | set(headed)
     members = []
     for user in User.objects.filter(pk__in=ids).order_by("full_name", "email"):
         departments = headed.get(user.pk, [])
@@ -105,6 +107,8 @@ def group_members(*, group: Group) -> list[Member]:
             role = MemberRole.MODERATOR
         elif any(not d.archived for d in departments):
             role = MemberRole.HEAD
+        elif user.pk in it_ids:
+            role = MemberRole.IT
         else:
             role = MemberRole.PARTICIPANT
         members.append(Member(user=user, role=role, departments=departments))

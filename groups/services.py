@@ -268,7 +268,8 @@ def member_set_role(
     *, group: Group, user: User, role: str, departments: list[Department] = ()
 ) -> None:
     """Give a member one role: moderator (who may also head departments), head of the
-    given departments, or participant. Heads move between departments this way."""
+    given departments, participant, or the IT role (a participant who reads and writes
+    the IT perspective). Heads move between departments this way."""
     Group.objects.select_for_update().filter(pk=group.pk).first()
     departments = list(departments)
     if role not in MemberRole.values:
@@ -279,7 +280,7 @@ def member_set_role(
         raise ValidationError({"departments": _("An archived department has no heads.")})
     if role == MemberRole.HEAD and not departments:
         raise ValidationError({"departments": _("Choose the departments this person heads.")})
-    if role == MemberRole.PARTICIPANT and departments:
+    if role in (MemberRole.PARTICIPANT, MemberRole.IT) and departments:
         raise ValidationError(
             {"departments": _("A participant heads no department; choose the role head.")}
         )
@@ -292,6 +293,10 @@ def member_set_role(
         group.participants.add(user)
     else:
         group.participants.remove(user)
+    if role == MemberRole.IT:
+        group.it_members.add(user)
+    else:
+        group.it_members.remove(user)
     headed = Department.heads.through.objects.filter(user=user, department__group=group)
     headed.exclude(department__in=departments).delete()
     for department in departments:
@@ -306,6 +311,7 @@ def member_remove(*, group: Group, user: User) -> None:
     _check_not_last_moderator(group, user)
     group.moderators.remove(user)
     group.participants.remove(user)
+    group.it_members.remove(user)
     Department.heads.through.objects.filter(user=user, department__group=group).delete()
     group.invitations.filter(
         email__iexact=user.email, accepted_at__isnull=True, revoked_at__isnull=True
@@ -461,6 +467,8 @@ def invitation_accept(*, key: str, full_name: str) -> User:
         invitation.group.moderators.add(user)
     elif invitation.role == MemberRole.HEAD and not invitation.department.archived:
         invitation.department.heads.add(user)
+    elif invitation.role == MemberRole.IT:
+        invitation.group.it_members.add(user)
     else:
         invitation.group.participants.add(user)
 

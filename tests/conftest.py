@@ -476,6 +476,7 @@ class World:
     participant: object
     outsider: object
     other_group: object
+    it_member: object = None  # the group's IT role
 
 
 @pytest.fixture
@@ -496,6 +497,8 @@ def world(db) -> World:
     outsider_dept = DepartmentFactory(group=other_group, name="Ekonomi", short_name="EKO")
     outsider_dept.heads.add(outsider)
     admin = UserFactory(email="admin@example.se", is_superuser=True, is_staff=True)
+    it_member = UserFactory(email="it-roll@example.se", full_name="Ivar Tekniker")
+    group.it_members.add(it_member)
     return World(
         group=group,
         hr=hr,
@@ -507,6 +510,7 @@ def world(db) -> World:
         participant=participant,
         outsider=outsider,
         other_group=other_group,
+        it_member=it_member,
     )
 
 

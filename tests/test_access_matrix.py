@@ -4,12 +4,15 @@
 signed in, so a missing check would show them this group's data.
 """
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from groups.models import Group, Invitation
 from meetings.answers import answer_url
-from meetings.models import Attendance, Schedule
+from meetings.models import Attendance, MeetingStatus, Schedule
 from outbox.models import Message
 from tests.factories import (
     AttendanceFactory,
@@ -18,9 +21,9 @@ from tests.factories import (
     TopicFactory,
     UserFactory,
 )
-from topics.models import Topic
+from topics.models import ITPerspective, MicroProject, Solution, Topic
 
-ROLES = ["anonymous", "outsider", "guest", "participant", "head", "moderator", "admin"]
+ROLES = ["anonymous", "outsider", "guest", "participant", "it", "head", "moderator", "admin"]
 
 LOGIN = "login"  # a redirect to the sign-in page
 
@@ -31,6 +34,7 @@ MODERATORS_ONLY = {
     "outsider": 404,
     "guest": 404,
     "participant": 403,
+    "it": 403,
     "head": 403,
     "moderator": 200,
     "admin": 200,
@@ -44,11 +48,18 @@ ADMINS_ONLY = {
     "outsider": 403,
     "guest": 403,
     "participant": 403,
+    "it": 403,
     "head": 403,
     "moderator": 403,
     "admin": 200,
 }
 ADMINS_WRITE = {**ADMINS_ONLY, "admin": 302}
+# The group's members, whatever their role (a meeting's guest is not one).
+MEMBERS = {**MODERATORS_ONLY, "participant": 200, "it": 200, "head": 200}
+# The IT perspective and what belongs to it before it is published: moderators and the
+# IT role; to everyone else of the group it does not exist.
+IT_ONLY = {**MODERATORS_ONLY, "participant": 404, "head": 404, "it": 200}
+IT_WRITE = {**IT_ONLY, "moderator": 302, "admin": 302, "it": 302}
 
 # (name, method, {role: expected status})
 MATRIX = [
@@ -60,6 +71,7 @@ MATRIX = [
             "outsider": 200,
             "guest": 200,
             "participant": 200,
+            "it": 200,
             "head": 200,
             "moderator": 200,
             "admin": 200,
@@ -73,6 +85,7 @@ MATRIX = [
             "outsider": 404,
             "guest": 404,
             "participant": 200,
+            "it": 200,
             "head": 200,
             "moderator": 200,
             "admin": 200,
@@ -108,6 +121,7 @@ MATRIX = [
             "outsider": 404,
             "guest": 200,
             "participant": 200,
+            "it": 200,
             "head": 200,
             "moderator": 200,
             "admin": 200,
@@ -121,6 +135,7 @@ MATRIX = [
             "outsider": 200,
             "guest": 200,
             "participant": 200,
+            "it": 200,
             "head": 200,
             "moderator": 200,
             "admin": 200,
@@ -134,6 +149,7 @@ MATRIX = [
             "outsider": 302,
             "guest": 302,
             "participant": 302,
+            "it": 302,
             "head": 302,
             "moderator": 302,
             "admin": 302,
@@ -166,7 +182,14 @@ MATRIX = [
     (
         "calendar_reset",
         "post",
-        {**MODERATORS_WRITE, "participant": 302, "head": 302, "outsider": 302, "guest": 302},
+        {
+            **MODERATORS_WRITE,
+            "participant": 302,
+            "it": 302,
+            "head": 302,
+            "outsider": 302,
+            "guest": 302,
+        },
     ),
     (
         "admin",
@@ -176,6 +199,7 @@ MATRIX = [
             "outsider": 302,
             "guest": 302,
             "participant": 302,
+            "it": 302,
             "head": 302,
             "moderator": 302,
             "admin": 200,
@@ -190,6 +214,7 @@ MATRIX = [
             "outsider": 403,
             "guest": 403,
             "participant": 403,
+            "it": 403,
             "head": 403,
             "moderator": 403,
             "admin": 302,
@@ -198,12 +223,12 @@ MATRIX = [
     (
         "follow_up_list",
         "get",
-        {**MODERATORS_ONLY, "participant": 200, "head": 200},
+        MEMBERS,
     ),
     (
         "follow_up_detail",
         "get",
-        {**MODERATORS_ONLY, "participant": 200, "head": 200},
+        MEMBERS,
     ),
     # The follow-up is HR's: its heads, its owner and the moderators may change it.
     (
@@ -211,6 +236,16 @@ MATRIX = [
         "post",
         {**MODERATORS_WRITE, "head": 302},
     ),
+    ("it_perspective", "get", IT_ONLY),
+    # Publishing is the moderator's alone.
+    ("it_perspective", "post", {**IT_WRITE, "it": 403}),
+    ("solution_edit", "get", IT_ONLY),
+    ("solution_edit", "post", IT_WRITE),
+    ("micro_project_list", "get", MEMBERS),
+    ("micro_project_detail", "get", IT_ONLY),
+    ("micro_project_detail", "post", IT_WRITE),
+    ("topic_detail", "get", MEMBERS),
+    ("department_detail", "get", MEMBERS),
     # Readiness says the same to everyone and nothing personal (503: no worker here).
     ("readyz", "get", dict.fromkeys(ROLES, 503)),
     # Organisation sign-in is not configured in the suite's settings.
@@ -266,6 +301,16 @@ def _url(name, world):
         "installation_outbox_resend": reverse("outbox:resend"),
         "follow_up_list": reverse("topics:follow_up_list", args=[world.group.code]),
         "follow_up_detail": reverse("topics:follow_up_detail", args=[world.follow_up.code]),
+        "it_perspective": reverse("topics:it_perspective", args=[world.closed_meeting.code]),
+        "solution_edit": reverse("topics:solution_edit", args=[world.solution.code]),
+        "micro_project_list": reverse("topics:micro_project_list", args=[world.group.code]),
+        "micro_project_detail": reverse(
+            "topics:micro_project_detail", args=[world.micro_project.code]
+        ),
+        "topic_detail": reverse("topics:topic_detail", args=[world.closed_topic.code]),
+        "department_detail": reverse(
+            "topics:department_detail", args=[world.group.code, world.hr.code]
+        ),
     }[name]
 
 
@@ -311,6 +356,14 @@ def _data(name, world):
         "board_attendance": {"person": world.participant.code, "present": "1"},
         "meeting_outbox_resend": {"which": "failed"},
         "installation_outbox_resend": {"which": "failed"},
+        "it_perspective": {"action": "publish"},
+        "solution_edit": {"action": "save", "title": "Ändrad lösning", "effort": "L"},
+        "micro_project_detail": {
+            "title": "Ändrat mikroprojekt",
+            "status": "approved",
+            "owner": world.it_member.code,
+            "version": "1",
+        },
         "follow_up_detail": {
             "title": "Ändrad uppföljning",
             "status": "done",
@@ -326,6 +379,23 @@ def test_access(client, world, name, method, role, expected):
     world.follow_up = FollowUpFactory(
         meeting=world.meeting, title="Hemlig uppföljning", owner=None, owner_department=world.hr
     )
+    world.closed_meeting = MeetingFactory(
+        group=world.group,
+        starts_at=timezone.now() - timedelta(days=20),
+        status=MeetingStatus.SUMMARY_SENT,
+    )
+    world.closed_topic = TopicFactory(
+        meeting=world.closed_meeting, department=world.hr, title="Avslutad utmaning"
+    )
+    world.solution = Solution.objects.create(
+        topic=world.closed_topic, title="Hemlig lösning", effort="M"
+    )
+    world.micro_project = MicroProject.objects.create(
+        solution=world.solution,
+        topic=world.closed_topic,
+        title="Hemligt mikroprojekt",
+        owner=world.it_member,
+    )
     failed = Message.objects.create(
         kind="meetings.invitation",
         key="matrix",
@@ -338,6 +408,8 @@ def test_access(client, world, name, method, role, expected):
         guest = UserFactory(email="guest@example.se", full_name="Gun Gäst")
         AttendanceFactory(meeting=world.meeting, user=guest)
         client.force_login(guest)
+    elif role == "it":
+        client.force_login(world.it_member)
     elif role != "anonymous":
         client.force_login(getattr(world, role))
     url = _url(name, world)
@@ -375,6 +447,13 @@ def test_access(client, world, name, method, role, expected):
         assert (world.follow_up.title, world.follow_up.status) == ("Hemlig uppföljning", "open")
         if response.status_code == 404 or expected == LOGIN:
             assert "Hemlig uppföljning" not in response.content.decode()
+            assert "Hemlig lösning" not in response.content.decode()
+            assert "Hemligt mikroprojekt" not in response.content.decode()
+        assert not ITPerspective.objects.filter(published_at__isnull=False).exists()
+        world.solution.refresh_from_db()
+        assert world.solution.title == "Hemlig lösning"
+        world.micro_project.refresh_from_db()
+        assert world.micro_project.status == "proposed"
 
 
 @pytest.mark.parametrize("role", ["outsider", "participant", "head", "moderator"])

@@ -35,7 +35,7 @@ def test_meeting_page_query_count_is_constant(client, world, django_assert_num_q
     _fill_meeting(world, size)
     client.force_login(world.head)
     url = reverse("topics:meeting_detail", args=[world.meeting.code])
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(16):
         response = client.get(url)
     assert response.status_code == 200
     assert response.content.decode().count('class="postit ') == size

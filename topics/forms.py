@@ -3,7 +3,17 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from groups.models import Department
-from topics.models import FIELD_MAX, TEXT_MAX, TITLE_MAX, FollowUpStatus, Topic
+from topics.models import (
+    FIELD_MAX,
+    FOLLOW_UP_TRANSITIONS,
+    MICRO_PROJECT_TRANSITIONS,
+    TEXT_MAX,
+    TITLE_MAX,
+    FollowUpStatus,
+    MicroProjectStatus,
+    Solution,
+    Topic,
+)
 
 HELP = {
     "title": _(
@@ -48,6 +58,13 @@ class TopicForm(forms.ModelForm):
 
 class ReopenForm(forms.Form):
     hours = forms.IntegerField(label=_("Open for (hours)"), min_value=1, max_value=168, initial=24)
+
+
+def _offer_only(field, statuses, transitions, current: str) -> None:
+    """Offer the current status and the ones the lifecycle allows from it. Any other
+    value still reaches the service, which refuses it with a message that says why."""
+    allowed = {current, *transitions.get(current, set())}
+    field.widget.choices = [(value, label) for value, label in statuses.choices if value in allowed]
 
 
 class FollowUpFilterForm(forms.Form):
@@ -120,12 +137,14 @@ class FollowUpChangeForm(forms.Form):
     )
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
 
-    def __init__(self, *args, departments=None, people=None, **kwargs):
+    def __init__(self, *args, departments=None, people=None, current=None, **kwargs):
         super().__init__(*args, **kwargs)
         if departments is not None:
             self.fields["owner_department"].queryset = departments
         if people is not None:
             self.fields["owner"].queryset = people
+        if current is not None:
+            _offer_only(self.fields["status"], FollowUpStatus, FOLLOW_UP_TRANSITIONS, current)
 
     def clean(self):
         data = super().clean()
@@ -137,3 +156,119 @@ class FollowUpChangeForm(forms.Form):
 
     def values(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.fields if name != "version"}
+
+
+class SolutionForm(forms.ModelForm):
+    class Meta:
+        model = Solution
+        fields = ["title", "description", "systems", "effort", "risks", "recommendation"]
+        labels = {
+            "title": _("Solution"),
+            "description": _("Description"),
+            "systems": _("Systems affected"),
+            "effort": _("Rough effort"),
+            "risks": _("Risks"),
+            "recommendation": _("Recommendation"),
+        }
+        help_texts = {
+            "systems": _("E.g. “Intranät, HR-systemet Heroma”."),
+            "recommendation": _("What IT recommends, and why."),
+        }
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": "3"}),
+            "risks": forms.Textarea(attrs={"rows": "2"}),
+            "recommendation": forms.Textarea(attrs={"rows": "2"}),
+            "effort": forms.RadioSelect,
+        }
+
+
+class IntroductionForm(forms.Form):
+    introduction = forms.CharField(
+        label=_("Introduction"),
+        max_length=TEXT_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": "3"}),
+    )
+
+
+class MicroProjectCreateForm(forms.Form):
+    owner = forms.ModelChoiceField(
+        label=_("Owner"), queryset=User.objects.none(), to_field_name="code"
+    )
+    target_date = forms.DateField(
+        label=_("Target date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, people=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if people is not None:
+            self.fields["owner"].queryset = people
+
+
+class MicroProjectChangeForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=TITLE_MAX)
+    status = forms.ChoiceField(label=_("Status"), choices=MicroProjectStatus.choices)
+    reason = forms.CharField(
+        label=_("Why it is dropped"),
+        max_length=TEXT_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": "2"}),
+        help_text=_("Required when the micro-project is dropped."),
+    )
+    owner = forms.ModelChoiceField(
+        label=_("Owner"), queryset=User.objects.none(), to_field_name="code"
+    )
+    target_date = forms.DateField(
+        label=_("Target date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+    def __init__(self, *args, people=None, current=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if people is not None:
+            self.fields["owner"].queryset = people
+        if current is not None:
+            _offer_only(
+                self.fields["status"], MicroProjectStatus, MICRO_PROJECT_TRANSITIONS, current
+            )
+
+    def clean(self):
+        data = super().clean()
+        if (
+            data.get("status") == MicroProjectStatus.DROPPED
+            and not (data.get("reason") or "").strip()
+        ):
+            self.add_error("reason", _("Say why the micro-project is dropped."))
+        return data
+
+    def values(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.fields if name != "version"}
+
+
+class MicroProjectFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Status"),
+        choices=[("", _("All")), ("open", _("All open")), *MicroProjectStatus.choices],
+        required=False,
+    )
+    department = forms.ModelChoiceField(
+        label=_("Department"),
+        queryset=Department.objects.none(),
+        required=False,
+        to_field_name="code",
+        empty_label=_("All departments"),
+    )
+    owner = forms.ModelChoiceField(
+        label=_("Owner"),
+        queryset=User.objects.none(),
+        required=False,
+        to_field_name="code",
+        empty_label=_("Everyone"),
+    )
+
+    def __init__(self, *args, departments=None, people=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if departments is not None:
+            self.fields["department"].queryset = departments
+        if people is not None:
+            self.fields["owner"].queryset = people

@@ -318,16 +318,15 @@ class FollowUp(TimestampedModel):
         return ", ".join(names)
 
 
-class FollowUpChange(models.Model):
-    """One change of a follow-up: who made it, when, and each field before and after.
+class Change(models.Model):
+    """One change of something with a history: who made it, when, and each field
+    before and after.
 
     `changes` is a list of ``{"field": …, "old": …, "new": …}`` with values as shown
-    (a status's value, a date in ISO form, a person's or department's name).
+    (a status's value, a date in ISO form, a person's or department's name), or
+    ``[{"field": "created"}]`` for its creation.
     """
 
-    follow_up = models.ForeignKey(
-        FollowUp, on_delete=models.CASCADE, related_name="changes", verbose_name=_("follow-up")
-    )
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -341,9 +340,206 @@ class FollowUpChange(models.Model):
     changes = models.JSONField(_("changes"), default=list)
 
     class Meta:
+        abstract = True
+        ordering = ["-at", "-pk"]
+
+
+class FollowUpChange(Change):
+    follow_up = models.ForeignKey(
+        FollowUp, on_delete=models.CASCADE, related_name="changes", verbose_name=_("follow-up")
+    )
+
+    class Meta:
         verbose_name = _("change of a follow-up")
         verbose_name_plural = _("changes of follow-ups")
         ordering = ["-at", "-pk"]
 
     def __str__(self) -> str:
         return f"{self.follow_up} @ {self.at:%Y-%m-%d %H:%M}"
+
+
+# --- The IT perspective and micro-projects ------------------------------------------
+
+
+class ITPerspective(TimestampedModel):
+    """IT's reading of one meeting, written after the summary: solutions per post-it.
+
+    Moderators and the group's IT role read and write it; the group's heads and
+    participants see it only once a moderator has published it.
+    """
+
+    meeting = models.OneToOneField(
+        Meeting, on_delete=models.CASCADE, related_name="it_perspective", verbose_name=_("meeting")
+    )
+    introduction = BoundedTextField(_("introduction"), max_length=TEXT_MAX, blank=True)
+    published_at = models.DateTimeField(_("published"), null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("published by"),
+    )
+
+    class Meta:
+        verbose_name = _("IT perspective")
+        verbose_name_plural = _("IT perspectives")
+
+    def __str__(self) -> str:
+        return str(self.meeting)
+
+    def get_absolute_url(self) -> str:
+        return reverse("topics:it_perspective", kwargs={"code": self.meeting.code})
+
+    @property
+    def published(self) -> bool:
+        return self.published_at is not None
+
+
+class Effort(models.TextChoices):
+    S = "S", _("S – days")
+    M = "M", _("M – weeks")
+    L = "L", _("L – months")
+
+
+class Solution(TimestampedModel):
+    """A possible technical answer to a post-it, in the IT perspective."""
+
+    topic = models.ForeignKey(
+        Topic, on_delete=models.CASCADE, related_name="solutions", verbose_name=_("post-it")
+    )
+    code = models.CharField(_("code"), max_length=16, unique=True, default=new_code, editable=False)
+    title = models.CharField(_("title"), max_length=TITLE_MAX)
+    description = BoundedTextField(_("description"), max_length=TEXT_MAX, blank=True)
+    systems = models.CharField(_("systems affected"), max_length=300, blank=True)
+    effort = models.CharField(_("rough effort"), max_length=1, choices=Effort.choices)
+    risks = BoundedTextField(_("risks"), max_length=FIELD_MAX, blank=True)
+    recommendation = BoundedTextField(_("recommendation"), max_length=FIELD_MAX, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("written by"),
+    )
+
+    class Meta:
+        verbose_name = _("solution")
+        verbose_name_plural = _("solutions")
+        ordering = ["topic", "created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(effort__in=Effort.values), name="solution_effort_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class MicroProjectStatus(models.TextChoices):
+    PROPOSED = "proposed", _("Proposed")
+    APPROVED = "approved", _("Approved")
+    IN_PROGRESS = "in_progress", _("In progress")
+    DONE = "done", _("Done")
+    DROPPED = "dropped", _("Dropped")
+
+
+# Strict: forward one step at a time, or dropped (with a reason) before done; nothing else.
+MICRO_PROJECT_TRANSITIONS = {
+    MicroProjectStatus.PROPOSED: {MicroProjectStatus.APPROVED, MicroProjectStatus.DROPPED},
+    MicroProjectStatus.APPROVED: {MicroProjectStatus.IN_PROGRESS, MicroProjectStatus.DROPPED},
+    MicroProjectStatus.IN_PROGRESS: {MicroProjectStatus.DONE, MicroProjectStatus.DROPPED},
+    MicroProjectStatus.DONE: set(),
+    MicroProjectStatus.DROPPED: set(),
+}
+MICRO_PROJECT_OPEN = [
+    MicroProjectStatus.PROPOSED,
+    MicroProjectStatus.APPROVED,
+    MicroProjectStatus.IN_PROGRESS,
+]
+
+
+class MicroProject(TimestampedModel):
+    """A small piece of IT work born from a solution to a post-it."""
+
+    solution = models.OneToOneField(
+        Solution,
+        on_delete=models.PROTECT,
+        related_name="micro_project",
+        verbose_name=_("solution"),
+    )
+    topic = models.ForeignKey(
+        Topic, on_delete=models.PROTECT, related_name="micro_projects", verbose_name=_("post-it")
+    )
+    code = models.CharField(_("code"), max_length=16, unique=True, default=new_code, editable=False)
+    title = models.CharField(_("title"), max_length=TITLE_MAX)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="micro_projects",
+        verbose_name=_("owner"),
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=MicroProjectStatus.choices,
+        default=MicroProjectStatus.PROPOSED,
+    )
+    reason = BoundedTextField(_("why it was dropped"), max_length=TEXT_MAX, blank=True)
+    target_date = models.DateField(_("target date"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    version = models.PositiveIntegerField(_("version"), default=1)
+
+    class Meta:
+        verbose_name = _("micro-project")
+        verbose_name_plural = _("micro-projects")
+        ordering = ["target_date", "created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=MicroProjectStatus.values),
+                name="microproject_status_known",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status=MicroProjectStatus.DROPPED) | ~models.Q(reason=""),
+                name="microproject_dropped_has_reason",
+                violation_error_message=_("Say why the micro-project is dropped."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("topics:micro_project_detail", kwargs={"code": self.code})
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in MICRO_PROJECT_OPEN
+
+    @property
+    def is_overdue(self) -> bool:
+        return (
+            self.is_open
+            and self.target_date is not None
+            and self.target_date < timezone.localdate()
+        )
+
+
+class MicroProjectChange(Change):
+    micro_project = models.ForeignKey(
+        MicroProject,
+        on_delete=models.CASCADE,
+        related_name="changes",
+        verbose_name=_("micro-project"),
+    )
+
+    class Meta:
+        verbose_name = _("change of a micro-project")
+        verbose_name_plural = _("changes of micro-projects")
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.micro_project} @ {self.at:%Y-%m-%d %H:%M}"

@@ -9,14 +9,27 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from groups.access import Action, Role, group_role, groups_with_roles, require
+from groups.access import (
+    Action,
+    Role,
+    group_role,
+    groups_with_roles,
+    may_work_on_it_perspective,
+    require,
+)
 from groups.models import Department, Group
 from meetings.models import Attendance, AttendanceStatus, Meeting, MeetingStatus
+from meetings.selectors import meeting_get_for_user
 from topics.models import (
+    MICRO_PROJECT_OPEN,
+    Change,
     Contribution,
     FollowUp,
-    FollowUpChange,
     FollowUpStatus,
+    ITPerspective,
+    MicroProject,
+    MicroProjectStatus,
+    Solution,
     Topic,
     TopicLink,
     TopicStatus,
@@ -26,6 +39,7 @@ from topics.services import (
     VISIBLE_TOPIC_STATUSES,
     Window,
     follow_up_may_change,
+    micro_project_may_change,
     submission_window,
     topic_limit,
 )
@@ -50,6 +64,13 @@ class MeetingPage:
     my_attendance: Attendance | None = None
     can_answer: bool = False
     is_member: bool = False  # of the group, not only this meeting's guest
+    it_perspective: "ITPerspective | None" = None
+    works_on_it: bool = False  # a moderator or the group's IT role
+
+    @property
+    def it_perspective_shown(self) -> bool:
+        """The published IT perspective is shown on the meeting page."""
+        return self.it_perspective is not None and self.it_perspective.published
 
     @property
     def parked(self) -> list[Topic]:
@@ -123,6 +144,7 @@ def meeting_page(*, meeting: Meeting, user: User | None) -> MeetingPage:
                 queryset=FollowUp.objects.select_related("owner", "owner_department"),
             ),
             *_link_prefetches(),
+            _solutions_prefetch(),
         )
         .order_by("position", "created_at")
     )
@@ -162,6 +184,8 @@ def meeting_page(*, meeting: Meeting, user: User | None) -> MeetingPage:
             getattr(meeting.group, name, False)
             for name in ("user_is_moderator", "user_is_head", "user_is_participant")
         ),
+        it_perspective=ITPerspective.objects.filter(meeting=meeting).first(),
+        works_on_it=may_work_on_it_perspective(meeting.role, meeting.group),
     )
 
 
@@ -306,6 +330,7 @@ def group_people(*, group: Group, also=None):
         Q(pk__in=Department.heads.through.objects.filter(department__group=group).values("user"))
         | Q(pk__in=Group.moderators.through.objects.filter(group=group).values("user"))
         | Q(pk__in=Group.participants.through.objects.filter(group=group).values("user"))
+        | Q(pk__in=Group.it_members.through.objects.filter(group=group).values("user"))
     )
     if also is not None:
         members |= Q(pk=also.pk)
@@ -370,17 +395,17 @@ def follow_up_get_for_user(*, user: User, code: str) -> FollowUp:
 
 @dataclass
 class HistoryLine:
-    change: FollowUpChange
+    change: Change
     rows: list[tuple[str, str, str]]  # (field label, before, after)
     created: bool = False
 
 
-def _shown_value(name: str, value: str) -> str:
+def _shown_value(name: str, value: str, statuses) -> str:
     if not value:
         return "–"
-    if name == "status" and value in FollowUpStatus.values:
-        return str(FollowUpStatus(value).label)
-    if name == "due_date":
+    if name == "status" and value in statuses.values:
+        return str(statuses(value).label)
+    if name in ("due_date", "target_date"):
         try:
             return formats.date_format(date.fromisoformat(value), "DATE_FORMAT")
         except ValueError:
@@ -388,22 +413,256 @@ def _shown_value(name: str, value: str) -> str:
     return value
 
 
-def follow_up_history(*, follow_up: FollowUp) -> list[HistoryLine]:
+def history(*, changes, model, statuses) -> list[HistoryLine]:
+    """The lines of a history (`changes`: a related manager of `Change` rows), newest
+    first, with each field's label and its values as shown."""
     labels = {
-        f.name: f.verbose_name for f in FollowUp._meta.get_fields() if hasattr(f, "verbose_name")
+        f.name: f.verbose_name for f in model._meta.get_fields() if hasattr(f, "verbose_name")
     }
     lines = []
-    for change in follow_up.changes.select_related("by").order_by("-at", "-pk"):
+    for change in changes.select_related("by").order_by("-at", "-pk"):
         if any(row.get("field") == "created" for row in change.changes):
             lines.append(HistoryLine(change=change, rows=[], created=True))
             continue
         rows = [
             (
                 str(labels.get(row.get("field"), row.get("field"))),
-                _shown_value(row.get("field"), row.get("old", "")),
-                _shown_value(row.get("field"), row.get("new", "")),
+                _shown_value(row.get("field"), row.get("old", ""), statuses),
+                _shown_value(row.get("field"), row.get("new", ""), statuses),
             )
             for row in change.changes
         ]
         lines.append(HistoryLine(change=change, rows=rows))
     return lines
+
+
+def follow_up_history(*, follow_up: FollowUp) -> list[HistoryLine]:
+    return history(changes=follow_up.changes, model=FollowUp, statuses=FollowUpStatus)
+
+
+# --- The IT perspective --------------------------------------------------------------
+
+
+def _solutions_prefetch() -> Prefetch:
+    return Prefetch(
+        "solutions",
+        queryset=Solution.objects.select_related("micro_project__owner").order_by("created_at"),
+    )
+
+
+@dataclass
+class ITPerspectivePage:
+    meeting: Meeting
+    perspective: ITPerspective | None
+    topics: list[Topic]
+    can_write: bool
+    can_publish: bool
+
+    @property
+    def published(self) -> bool:
+        return self.perspective is not None and self.perspective.published
+
+
+def it_perspective_page(*, meeting: Meeting) -> ITPerspectivePage:
+    """The IT perspective of a meeting (`meeting` from `meeting_get_for_user`):
+    moderators and the IT role always, everyone else of the meeting once published;
+    to them an unpublished one does not exist (404)."""
+    perspective = ITPerspective.objects.filter(meeting=meeting).first()
+    works_on_it = may_work_on_it_perspective(meeting.role, meeting.group)
+    if not works_on_it and (perspective is None or not perspective.published):
+        raise Http404
+    writable = meeting.status in (MeetingStatus.CLOSED, MeetingStatus.SUMMARY_SENT)
+    topics = list(
+        meeting.topics.filter(status__in=VISIBLE_TOPIC_STATUSES)
+        .select_related("department")
+        .prefetch_related(_solutions_prefetch())
+        .order_by("position", "created_at")
+    )
+    return ITPerspectivePage(
+        meeting=meeting,
+        perspective=perspective,
+        topics=topics,
+        can_write=works_on_it and writable,
+        can_publish=meeting.role >= Role.MODERATOR and writable,
+    )
+
+
+def solution_get_for_user(*, user: User, code: str) -> Solution:
+    """A solution with its post-it and meeting; the meeting carries the user's role.
+    Only those who work on the IT perspective reach it (others: 404)."""
+    solution = Solution.objects.select_related("topic__meeting", "topic__department").filter(
+        code=code
+    )
+    solution = solution.first()
+    if solution is None:
+        raise Http404
+    meeting = meeting_get_for_user(user=user, code=solution.topic.meeting.code)
+    if not may_work_on_it_perspective(meeting.role, meeting.group):
+        raise Http404
+    solution.topic.meeting = meeting
+    return solution
+
+
+# --- Micro-projects ------------------------------------------------------------------
+
+
+def _visible_micro_projects(*, role: Role, group: Group):
+    """Micro-projects of published IT perspectives, or all for those who work on it."""
+    qs = MicroProject.objects.all()
+    if not may_work_on_it_perspective(role, group):
+        qs = qs.filter(topic__meeting__it_perspective__published_at__isnull=False)
+    return qs
+
+
+@dataclass
+class MicroProjectFilters:
+    status: str = ""  # a status, "open" for every open one, or "" for all
+    department: Department | None = None
+    owner: User | None = None
+
+
+def micro_projects_of_group(*, group: Group, filters: MicroProjectFilters) -> list[MicroProject]:
+    qs = (
+        _visible_micro_projects(role=group.role, group=group)
+        .filter(topic__meeting__group=group)
+        .select_related("owner", "topic__department", "topic__meeting")
+    )
+    if filters.status == "open":
+        qs = qs.filter(status__in=MICRO_PROJECT_OPEN)
+    elif filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.department is not None:
+        qs = qs.filter(topic__department=filters.department)
+    if filters.owner is not None:
+        qs = qs.filter(owner=filters.owner)
+    return list(qs.order_by(F("target_date").asc(nulls_last=True), "created_at"))
+
+
+def micro_project_get_for_user(*, user: User, code: str) -> MicroProject:
+    """A micro-project for its group's members (once its IT perspective is published,
+    unless they work on it) and its owner; `can_change` says who may change it."""
+    project = (
+        MicroProject.objects.select_related(
+            "owner", "solution", "topic__department", "topic__meeting"
+        )
+        .filter(code=code)
+        .first()
+    )
+    if project is None:
+        raise Http404
+    meeting = project.topic.meeting
+    group = groups_with_roles(user).filter(pk=meeting.group_id).first()
+    if group is None:
+        raise Http404
+    role = group_role(user=user, group=group)
+    project.is_member = role > Role.OUTSIDER
+    owner = user.is_active and project.owner_id == user.pk
+    if role == Role.OUTSIDER and owner:
+        role = Role.PARTICIPANT
+    require(role, Action.VIEW)
+    if (
+        not owner
+        and not _visible_micro_projects(role=role, group=group).filter(pk=project.pk).exists()
+    ):
+        raise Http404
+    meeting.group = group
+    project.role = role
+    project.can_change = micro_project_may_change(
+        user=user, micro_project=project, role=role, group=group
+    )
+    return project
+
+
+def micro_project_history(*, micro_project: MicroProject) -> list[HistoryLine]:
+    return history(changes=micro_project.changes, model=MicroProject, statuses=MicroProjectStatus)
+
+
+# --- The post-it's page and the department's page --------------------------------------
+
+
+@dataclass
+class TopicPage:
+    topic: Topic
+    micro_projects: list[MicroProject]
+    can_moderate: bool
+
+
+def topic_page(*, user: User, code: str) -> TopicPage:
+    """One post-it with its ideas, links, follow-ups and the micro-projects born from it."""
+    topic = (
+        Topic.objects.filter(code=code, status__in=VISIBLE_TOPIC_STATUSES)
+        .select_related("department", "author", "meeting")
+        .first()
+    )
+    if topic is None:
+        raise Http404
+    meeting = meeting_get_for_user(user=user, code=topic.meeting.code)
+    if (
+        not topics_readable(meeting=meeting)
+        and not topic.department.heads.filter(pk=user.pk).exists()
+    ):
+        raise Http404
+    topic = (
+        Topic.objects.filter(pk=topic.pk)
+        .select_related("department", "author")
+        .prefetch_related(
+            Prefetch(
+                "contributions",
+                queryset=Contribution.objects.select_related("author", "department"),
+            ),
+            Prefetch(
+                "follow_ups", queryset=FollowUp.objects.select_related("owner", "owner_department")
+            ),
+            *_link_prefetches(),
+        )
+        .get()
+    )
+    topic.meeting = meeting
+    projects = list(
+        _visible_micro_projects(role=meeting.role, group=meeting.group)
+        .filter(topic=topic)
+        .select_related("owner")
+        .order_by("created_at")
+    )
+    return TopicPage(
+        topic=topic, micro_projects=projects, can_moderate=meeting.role >= Role.MODERATOR
+    )
+
+
+@dataclass
+class DepartmentPage:
+    group: Group
+    department: Department
+    topics: list[Topic]
+    follow_ups: list[FollowUp]
+    micro_projects: list[MicroProject]
+
+
+def department_page(*, group: Group, code: str) -> DepartmentPage:
+    """A department over time, newest first: its post-its (as the meeting page would show
+    them to this person), the follow-ups it owns or that came from its post-its, and the
+    micro-projects born from its post-its."""
+    department = group.departments.filter(code=code).first()
+    if department is None:
+        raise Http404
+    topics = Topic.objects.filter(department=department, status__in=VISIBLE_TOPIC_STATUSES)
+    if group.role < Role.MODERATOR and not group.allow_read_ahead:
+        topics = topics.exclude(meeting__status__in=BEFORE_MEETING)
+    return DepartmentPage(
+        group=group,
+        department=department,
+        topics=list(topics.select_related("meeting").order_by("-meeting__starts_at", "position")),
+        follow_ups=list(
+            FollowUp.objects.filter(
+                Q(owner_department=department) | Q(topic__department=department)
+            )
+            .select_related("owner", "owner_department", "meeting")
+            .order_by("-meeting__starts_at", "-created_at")
+        ),
+        micro_projects=list(
+            _visible_micro_projects(role=group.role, group=group)
+            .filter(topic__department=department)
+            .select_related("owner", "topic__meeting")
+            .order_by("-topic__meeting__starts_at", "-created_at")
+        ),
+    )

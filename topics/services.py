@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from groups.access import Role
+from groups.access import Role, may_work_on_it_perspective
 from groups.messages import chat_post
 from groups.models import Department, Group
 from meetings.messages import notice_kind_name
@@ -24,10 +24,17 @@ from outbox.services import messages_queue
 from topics.messages import DEADLINE_POST_KIND, OVERDUE_POST_KIND
 from topics.models import (
     FOLLOW_UP_TRANSITIONS,
+    MICRO_PROJECT_OPEN,
+    MICRO_PROJECT_TRANSITIONS,
     VISIBLE_TOPIC_STATUSES,
     FollowUp,
     FollowUpChange,
     FollowUpStatus,
+    ITPerspective,
+    MicroProject,
+    MicroProjectChange,
+    MicroProjectStatus,
+    Solution,
     SubmissionReopening,
     Topic,
     TopicStatus,
@@ -339,7 +346,7 @@ def _shown(follow_up: FollowUp, name: str) -> str:
         return value.display_name
     if name == "owner_department":
         return value.name
-    if name == "due_date":
+    if name in ("due_date", "target_date"):
         return value.isoformat()
     return str(value)
 
@@ -426,3 +433,192 @@ def _follow_up_apply(*, follow_up: FollowUp, by: User | None, values: dict, now)
     follow_up.save()
     follow_up_record(follow_up=follow_up, by=by, changes=changes)
     return follow_up
+
+
+# --- The IT perspective --------------------------------------------------------------
+
+IT_PERSPECTIVE_MEETING_STATUSES = [MeetingStatus.CLOSED, MeetingStatus.SUMMARY_SENT]
+SOLUTION_FIELDS = ("title", "description", "systems", "effort", "risks", "recommendation")
+
+
+def _check_it_writer(*, meeting: Meeting, role: Role) -> None:
+    if not may_work_on_it_perspective(role, meeting.group):
+        raise PermissionDenied
+    if meeting.status not in IT_PERSPECTIVE_MEETING_STATUSES:
+        raise ValidationError(
+            _("The IT perspective is written once the meeting is closed and summarised.")
+        )
+
+
+@transaction.atomic
+def solution_save(
+    *, topic: Topic, by: User, role: Role, solution: Solution | None = None, **fields
+) -> Solution:
+    """Add a possible technical solution to a post-it, or change one (moderators and
+    the group's IT role, once the meeting is closed)."""
+    _check_it_writer(meeting=topic.meeting, role=role)
+    if solution is not None and solution.topic_id != topic.pk:
+        raise PermissionDenied
+    unknown = set(fields) - set(SOLUTION_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown fields: {sorted(unknown)}")
+    if solution is None:
+        solution = Solution(topic=topic, created_by=by)
+        ITPerspective.objects.get_or_create(meeting=topic.meeting)
+    for name, value in fields.items():
+        setattr(solution, name, value.strip() if isinstance(value, str) else value)
+    solution.full_clean()
+    solution.save()
+    return solution
+
+
+@transaction.atomic
+def solution_delete(*, solution: Solution, role: Role) -> None:
+    _check_it_writer(meeting=solution.topic.meeting, role=role)
+    if MicroProject.objects.filter(solution=solution).exists():
+        raise ValidationError(
+            _("This solution has become a micro-project; drop the micro-project instead.")
+        )
+    solution.delete()
+
+
+@transaction.atomic
+def it_perspective_publish(
+    *, meeting: Meeting, by: User, role: Role, publish: bool = True
+) -> ITPerspective:
+    """Show the IT perspective to the group's heads and participants (or hide it again).
+    Only a moderator decides."""
+    if role < Role.MODERATOR:
+        raise PermissionDenied
+    if meeting.status not in IT_PERSPECTIVE_MEETING_STATUSES:
+        raise ValidationError(
+            _("The IT perspective is written once the meeting is closed and summarised.")
+        )
+    perspective, _created = ITPerspective.objects.select_for_update().get_or_create(meeting=meeting)
+    if publish and not Solution.objects.filter(topic__meeting=meeting).exists():
+        raise ValidationError(_("Write at least one solution before publishing."))
+    perspective.published_at = timezone.now() if publish else None
+    perspective.published_by = by if publish else None
+    perspective.full_clean()
+    perspective.save()
+    return perspective
+
+
+@transaction.atomic
+def it_perspective_introduction_save(
+    *, meeting: Meeting, role: Role, introduction: str
+) -> ITPerspective:
+    _check_it_writer(meeting=meeting, role=role)
+    perspective, _created = ITPerspective.objects.select_for_update().get_or_create(meeting=meeting)
+    perspective.introduction = introduction.strip()
+    perspective.full_clean()
+    perspective.save()
+    return perspective
+
+
+# --- Micro-projects ------------------------------------------------------------------
+
+MICRO_PROJECT_FIELDS = ("title", "status", "reason", "owner", "target_date")
+
+
+class MicroProjectConflict(Exception):
+    def __init__(self, current: MicroProject):
+        super().__init__("stale version")
+        self.current = current
+
+
+def micro_project_may_change(*, user: User, micro_project: MicroProject, role: Role, group) -> bool:
+    """Its owner, a moderator, or the group's IT role."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return micro_project.owner_id == user.pk or may_work_on_it_perspective(role, group)
+
+
+@transaction.atomic
+def micro_project_create(
+    *, solution: Solution, by: User, role: Role, owner: User, target_date=None, title: str = ""
+) -> MicroProject:
+    """Turn a solution into a micro-project (proposed), with an owner; once per solution."""
+    meeting = solution.topic.meeting
+    _check_it_writer(meeting=meeting, role=role)
+    Solution.objects.select_for_update().filter(pk=solution.pk).first()
+    if MicroProject.objects.filter(solution=solution).exists():
+        raise ValidationError(_("This solution is already a micro-project."))
+    project = MicroProject(
+        solution=solution,
+        topic=solution.topic,
+        title=(title or solution.title).strip(),
+        owner=owner,
+        target_date=target_date,
+    )
+    project.full_clean()
+    project.save()
+    MicroProjectChange.objects.create(
+        micro_project=project, by=by, by_name=by.display_name, changes=[{"field": "created"}]
+    )
+    return project
+
+
+@transaction.atomic
+def micro_project_change(
+    *,
+    micro_project: MicroProject,
+    by: User | None,
+    may: bool,
+    version: int,
+    now: datetime | None = None,
+    **values,
+) -> MicroProject:
+    """Change a micro-project (`may`: the caller checked `micro_project_may_change`, or a
+    signed status link stands for its owner). The lifecycle is strict: proposed →
+    approved → in progress → done, or dropped with a reason from any open status."""
+    now = now or timezone.now()
+    if not may:
+        raise PermissionDenied
+    current = MicroProject.objects.select_for_update().get(pk=micro_project.pk)
+    unknown = set(values) - set(MICRO_PROJECT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown fields: {sorted(unknown)}")
+    wanted = {name: value for name, value in values.items() if getattr(current, name) != value}
+    if current.version != version and wanted:
+        raise MicroProjectConflict(current)
+    status = wanted.get("status", current.status)
+    if status != current.status and status not in MICRO_PROJECT_TRANSITIONS.get(
+        current.status, set()
+    ):
+        raise ValidationError(
+            {
+                "status": _("A micro-project that is %(old)s cannot become %(new)s.")
+                % {
+                    "old": MicroProjectStatus(current.status).label.lower(),
+                    "new": MicroProjectStatus(status).label.lower()
+                    if status in MicroProjectStatus.values
+                    else status,
+                }
+            }
+        )
+    if status != MicroProjectStatus.DROPPED:
+        wanted.pop("reason", None)  # a reason belongs to dropping only
+    if "title" in wanted:
+        wanted["title"] = wanted["title"].strip()
+    before = {name: _shown(current, name) for name in wanted}
+    for name, value in wanted.items():
+        setattr(current, name, value)
+    if current.status == MicroProjectStatus.DROPPED and not current.reason.strip():
+        raise ValidationError({"reason": _("Say why the micro-project is dropped.")})
+    changes = [
+        {"field": name, "old": before[name], "new": _shown(current, name)}
+        for name in MICRO_PROJECT_FIELDS
+        if name in wanted and before[name] != _shown(current, name)
+    ]
+    if not changes:
+        return current
+    if "status" in wanted and current.status not in MICRO_PROJECT_OPEN:
+        current.closed_at = now
+    current.version += 1
+    current.full_clean()
+    current.save()
+    MicroProjectChange.objects.create(
+        micro_project=current, by=by, by_name=by.display_name if by else "", changes=changes
+    )
+    return current

@@ -16,23 +16,48 @@ from groups.access import Action
 from groups.selectors import group_get_for_user
 from meetings.selectors import meeting_get_for_user
 from meetings.services import meeting_open
-from topics.forms import FollowUpChangeForm, FollowUpFilterForm, ReopenForm, TopicForm
+from topics.forms import (
+    FollowUpChangeForm,
+    FollowUpFilterForm,
+    IntroductionForm,
+    MicroProjectChangeForm,
+    MicroProjectCreateForm,
+    MicroProjectFilterForm,
+    ReopenForm,
+    SolutionForm,
+    TopicForm,
+)
 from topics.selectors import (
     FollowUpFilters,
+    MicroProjectFilters,
+    department_page,
     follow_up_get_for_user,
     follow_up_history,
     follow_ups_of_group,
     group_people,
     intake_rows,
+    it_perspective_page,
     meeting_page,
+    micro_project_get_for_user,
+    micro_project_history,
+    micro_projects_of_group,
     postit_page,
+    solution_get_for_user,
+    topic_page,
 )
 from topics.services import (
     TEXT_FIELDS,
     FollowUpConflict,
+    MicroProjectConflict,
     TopicConflict,
     department_nudge,
     follow_up_change,
+    it_perspective_introduction_save,
+    it_perspective_publish,
+    micro_project_change,
+    micro_project_create,
+    solution_delete,
+    solution_save,
     submission_reopen,
     topic_save,
     topic_withdraw,
@@ -287,13 +312,17 @@ def follow_up_detail(request, code: str):
         "due_date": follow_up.due_date,
         "version": follow_up.version,
     }
-    form = FollowUpChangeForm(initial=initial, departments=departments, people=people)
+    form = FollowUpChangeForm(
+        initial=initial, departments=departments, people=people, current=follow_up.status
+    )
     conflict = None
     status = 200
     if request.method == "POST":
         if not follow_up.can_change:
             raise PermissionDenied
-        form = FollowUpChangeForm(request.POST, departments=departments, people=people)
+        form = FollowUpChangeForm(
+            request.POST, departments=departments, people=people, current=follow_up.status
+        )
         if form.is_valid():
             try:
                 follow_up_change(
@@ -308,7 +337,9 @@ def follow_up_detail(request, code: str):
                 status = 409
                 data = request.POST.copy()
                 data["version"] = str(conflict.version)
-                form = FollowUpChangeForm(data, departments=departments, people=people)
+                form = FollowUpChangeForm(
+                    data, departments=departments, people=people, current=conflict.status
+                )
             except ValidationError as error:
                 _add_errors(form, error)
                 status = 400
@@ -333,3 +364,238 @@ def _add_errors(form, error: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, error)
+
+
+# --- The IT perspective --------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def it_perspective(request, code: str):
+    """IT's reading of a meeting: solutions per post-it; publishing is the moderator's."""
+    meeting = meeting_get_for_user(user=request.user, code=code)
+    page = it_perspective_page(meeting=meeting)
+    status = 200
+    solution_forms = {}
+    intro_form = IntroductionForm(
+        initial={"introduction": page.perspective.introduction if page.perspective else ""}
+    )
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            if action in ("publish", "unpublish"):
+                it_perspective_publish(
+                    meeting=meeting,
+                    by=request.user,
+                    role=meeting.role,
+                    publish=action == "publish",
+                )
+                messages.success(
+                    request,
+                    _("The IT perspective is published to the group.")
+                    if action == "publish"
+                    else _("The IT perspective is hidden from the group again."),
+                )
+                return redirect("topics:it_perspective", code=meeting.code)
+            if not page.can_write:
+                raise PermissionDenied
+            if action == "introduction":
+                intro_form = IntroductionForm(request.POST)
+                if intro_form.is_valid():
+                    it_perspective_introduction_save(
+                        meeting=meeting,
+                        role=meeting.role,
+                        introduction=intro_form.cleaned_data["introduction"],
+                    )
+                    messages.success(request, _("The introduction is saved."))
+                    return redirect("topics:it_perspective", code=meeting.code)
+            elif action == "solution":
+                topic = next(
+                    (t for t in page.topics if t.code == request.POST.get("topic", "")), None
+                )
+                if topic is None:
+                    raise Http404
+                form = SolutionForm(request.POST, prefix=f"s-{topic.code}")
+                solution_forms[topic.code] = form
+                if form.is_valid():
+                    solution_save(
+                        topic=topic, by=request.user, role=meeting.role, **form.cleaned_data
+                    )
+                    messages.success(
+                        request,
+                        _("The solution is added to “%(title)s”.") % {"title": topic.title},
+                    )
+                    return redirect(
+                        reverse("topics:it_perspective", args=[meeting.code])
+                        + f"#topic-{topic.code}"
+                    )
+            else:
+                raise Http404
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("topics:it_perspective", code=meeting.code)
+        status = 400
+    for topic in page.topics:
+        topic.solution_form = solution_forms.get(topic.code) or SolutionForm(
+            prefix=f"s-{topic.code}"
+        )
+    context = {"page": page, "meeting": meeting, "intro_form": intro_form}
+    return render(request, "topics/it_perspective.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def solution_edit(request, code: str):
+    """Change or delete one solution, or turn it into a micro-project."""
+    solution = solution_get_for_user(user=request.user, code=code)
+    meeting = solution.topic.meeting
+    people = group_people(group=meeting.group)
+    form = SolutionForm(instance=solution)
+    project_form = MicroProjectCreateForm(people=people)
+    status = 200
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        back = reverse("topics:it_perspective", args=[meeting.code]) + (
+            f"#topic-{solution.topic.code}"
+        )
+        try:
+            if action == "save":
+                form = SolutionForm(request.POST, instance=solution)
+                if form.is_valid():
+                    solution_save(
+                        topic=solution.topic,
+                        solution=solution,
+                        by=request.user,
+                        role=meeting.role,
+                        **form.cleaned_data,
+                    )
+                    messages.success(request, _("The solution is saved."))
+                    return redirect(back)
+            elif action == "delete":
+                solution_delete(solution=solution, role=meeting.role)
+                messages.success(request, _("The solution is deleted."))
+                return redirect(back)
+            elif action == "micro_project":
+                project_form = MicroProjectCreateForm(request.POST, people=people)
+                if project_form.is_valid():
+                    project = micro_project_create(
+                        solution=solution,
+                        by=request.user,
+                        role=meeting.role,
+                        **project_form.cleaned_data,
+                    )
+                    messages.success(request, _("The micro-project is created."))
+                    return redirect(project.get_absolute_url())
+            else:
+                raise Http404
+        except ValidationError as error:
+            if action == "save":
+                _add_errors(form, error)
+            else:
+                _add_errors(project_form, error)
+        status = 400
+    context = {
+        "solution": solution,
+        "meeting": meeting,
+        "form": form,
+        "project_form": project_form,
+        "confirm_delete": request.GET.get("delete") == "1",
+        "micro_project": getattr(solution, "micro_project", None),
+    }
+    return render(request, "topics/solution_edit.html", context, status=status)
+
+
+# --- Micro-projects ------------------------------------------------------------------
+
+
+@login_required
+def micro_project_list(request, code: str):
+    """A group's micro-projects with filters (status, department, owner)."""
+    group = group_get_for_user(user=request.user, code=code)
+    departments = group.departments.order_by("archived_at", "position", "name")
+    people = group_people(group=group)
+    data = request.GET if request.GET else None
+    form = MicroProjectFilterForm(data, departments=departments, people=people)
+    filters = MicroProjectFilters()
+    status = 200
+    if data is not None:
+        if form.is_valid():
+            filters = MicroProjectFilters(**form.cleaned_data)
+        else:
+            status = 400
+    projects = micro_projects_of_group(group=group, filters=filters) if status == 200 else []
+    context = {"group": group, "form": form, "projects": projects, "filtered": data is not None}
+    return render(request, "topics/micro_project_list.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def micro_project_detail(request, code: str):
+    """One micro-project: where it came from, its history, and the form that changes it."""
+    project = micro_project_get_for_user(user=request.user, code=code)
+    group = project.topic.meeting.group
+    people = group_people(group=group, also=project.owner)
+    initial = {
+        "title": project.title,
+        "status": project.status,
+        "reason": project.reason,
+        "owner": project.owner.code,
+        "target_date": project.target_date,
+        "version": project.version,
+    }
+    form = MicroProjectChangeForm(initial=initial, people=people, current=project.status)
+    conflict = None
+    status = 200
+    if request.method == "POST":
+        if not project.can_change:
+            raise PermissionDenied
+        form = MicroProjectChangeForm(request.POST, people=people, current=project.status)
+        if form.is_valid():
+            try:
+                micro_project_change(
+                    micro_project=project,
+                    by=request.user,
+                    may=project.can_change,
+                    version=form.cleaned_data["version"],
+                    **form.values(),
+                )
+            except MicroProjectConflict as error:
+                conflict = error.current
+                status = 409
+                data = request.POST.copy()
+                data["version"] = str(conflict.version)
+                form = MicroProjectChangeForm(data, people=people, current=conflict.status)
+            except ValidationError as error:
+                _add_errors(form, error)
+                status = 400
+            else:
+                messages.success(request, _("The micro-project is saved."))
+                return redirect(project.get_absolute_url())
+        else:
+            status = 400
+    context = {
+        "project": project,
+        "group": group,
+        "form": form,
+        "conflict": conflict,
+        "history": micro_project_history(micro_project=project),
+    }
+    return render(request, "topics/micro_project_detail.html", context, status=status)
+
+
+# --- The post-it's page and the department's page --------------------------------------
+
+
+@login_required
+def topic_detail(request, code: str):
+    """One post-it, with what came of it: ideas, links, follow-ups, micro-projects."""
+    page = topic_page(user=request.user, code=code)
+    return render(request, "topics/topic_detail.html", {"page": page})
+
+
+@login_required
+def department_detail(request, code: str, department: str):
+    """A department over time: its post-its, follow-ups and micro-projects."""
+    group = group_get_for_user(user=request.user, code=code)
+    page = department_page(group=group, code=department)
+    return render(request, "topics/department_detail.html", {"page": page})

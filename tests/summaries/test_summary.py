@@ -321,7 +321,7 @@ def test_review_and_deliveries_query_counts_are_constant(
         topic = TopicFactory(meeting=world.meeting, department=department, title=f"Lapp {n}")
         ContributionFactory(topic=topic)
     client.force_login(world.moderator)
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(18):
         client.get(reverse("summaries:review", args=[world.meeting.code]))
     summary_send(summary=closed, by=world.moderator)
     with django_assert_num_queries(7):

@@ -21,9 +21,15 @@ from summaries.models import Summary, SummaryStatus
 from topics.models import (
     Contribution,
     ContributionKind,
+    Effort,
     FollowUp,
     FollowUpStatus,
+    ITPerspective,
     LinkKind,
+    MicroProject,
+    MicroProjectChange,
+    MicroProjectStatus,
+    Solution,
     Topic,
     TopicLink,
     TopicStatus,
@@ -46,6 +52,7 @@ PEOPLE = [
     ("erik.berg", "Erik Berg", "en"),
     ("aisha.karimi", "Aisha Karimi", "sv"),
     ("omar.haddad", "Omar Haddad", "sv"),
+    ("ivar.holm", "Ivar Holm", "sv"),
 ]
 
 DEPARTMENTS = [
@@ -230,6 +237,7 @@ class Command(BaseCommand):
         )
         group.moderators.add(users["karin.aberg"])
         group.participants.add(users["omar.haddad"])
+        group.it_members.add(users["ivar.holm"])
         departments = {}
         for position, (name, short, colour, head) in enumerate(DEPARTMENTS):
             department, _created = Department.objects.get_or_create(
@@ -359,6 +367,7 @@ class Command(BaseCommand):
                     "outcome": outcome,
                 },
             )
+        self._it_perspective(meeting, users, topics)
         sent_at = meeting.ends_at + timedelta(hours=3)
         summary, _created = Summary.objects.get_or_create(
             meeting=meeting,
@@ -387,6 +396,60 @@ class Command(BaseCommand):
                     "not_before": sent_at,
                     "sent_at": sent_at,
                 },
+            )
+
+    def _it_perspective(self, meeting, users, topics):
+        """IT's reading of the past meeting, published, with one micro-project."""
+        ITPerspective.objects.get_or_create(
+            meeting=meeting,
+            defaults={
+                "introduction": "Två av utmaningarna kan mötas med data vi redan har.",
+                "published_at": meeting.ends_at + timedelta(days=2),
+                "published_by": users["karin.aberg"],
+            },
+        )
+        topic = topics["Bemanning av akuten kvällstid"]
+        solution, _created = Solution.objects.get_or_create(
+            topic=topic,
+            title="Prognos för akuten från webbtrafiken",
+            defaults={
+                "description": "Besöken på 1177-sidorna kvällen innan förutsäger besöken "
+                "på akuten nästa dag inom 5 %. En daglig prognos skickas till bemanningen.",
+                "systems": "Webbanalys, bemanningssystemet",
+                "effort": Effort.M,
+                "risks": "Datakvaliteten vid helger och storhelger.",
+                "recommendation": "Pilot i tre månader på en akutmottagning.",
+                "created_by": users["ivar.holm"],
+            },
+        )
+        Solution.objects.get_or_create(
+            topic=topic,
+            title="Bemanningspool som delas mellan avdelningarna",
+            defaults={"effort": Effort.L, "created_by": users["ivar.holm"]},
+        )
+        project, created = MicroProject.objects.get_or_create(
+            solution=solution,
+            defaults={
+                "topic": topic,
+                "title": "Pilot: daglig akutprognos",
+                "owner": users["ivar.holm"],
+                "status": MicroProjectStatus.APPROVED,
+                "target_date": (meeting.starts_at + timedelta(days=90)).date(),
+                "version": 2,
+            },
+        )
+        if created:
+            MicroProjectChange.objects.create(
+                micro_project=project,
+                by=users["karin.aberg"],
+                by_name="Karin Åberg",
+                changes=[{"field": "created"}],
+            )
+            MicroProjectChange.objects.create(
+                micro_project=project,
+                by=users["karin.aberg"],
+                by_name="Karin Åberg",
+                changes=[{"field": "status", "old": "proposed", "new": "approved"}],
             )
 
     def _upcoming_meeting_content(self, meeting, users, departments):
