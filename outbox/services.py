@@ -288,6 +288,13 @@ def _deliver(message: Message, token: str, transports: Transports, cache: dict) 
         )
         return MessageStatus.PENDING
     _finish(message, token, status=MessageStatus.SENT, sent_at=timezone.now(), last_error="")
+    # No address in the log: the outbox pages show who; the log says what and when.
+    logger.info(
+        "Outbox message %s sent (%s)",
+        message.pk,
+        message.kind,
+        extra={"message_id": message.pk, "kind": message.kind, "attempts": message.attempts},
+    )
     return MessageStatus.SENT
 
 

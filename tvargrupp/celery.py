@@ -2,7 +2,7 @@ import logging
 import os
 
 from celery import Celery
-from celery.signals import task_failure, task_retry
+from celery.signals import task_failure, task_retry, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tvargrupp.settings")
 
@@ -45,3 +45,14 @@ def log_task_retry(sender=None, request=None, reason=None, **_):
             "reason": str(reason)[:500],
         },
     )
+
+
+@worker_ready.connect
+def heartbeat_at_start(**_):
+    """A worker that has just started is alive: /readyz need not wait for beat's minute."""
+    from tvargrupp.health import record_heartbeat
+
+    try:
+        record_heartbeat()
+    except Exception:  # the cache is Redis; a worker must start even if it hiccups
+        task_log.exception("Could not record the worker's heartbeat at start")
