@@ -52,12 +52,15 @@ tests/oidc/node_modules: tests/oidc/package-lock.json
 	@if command -v npm >/dev/null; then npm ci --prefix tests/oidc --no-audit --no-fund --loglevel error; \
 	else echo "npm is missing: the organisation sign-in tests will be skipped"; fi
 
+# Every Django app of the project (a folder with an apps.py), for the audit.
+APPS = $(sort $(patsubst %/apps.py,%,$(wildcard */apps.py)))
+
 ## make audit: known vulnerabilities in the locked dependencies (pip-audit) and bandit over the code
 audit: install
 	@mkdir -p var
 	$(UV) export --frozen --no-dev --no-emit-project --format requirements-txt --output-file var/audit-requirements.txt --quiet
 	$(RUN) python scripts/audit.py var/audit-requirements.txt
-	$(RUN) bandit --configfile pyproject.toml --quiet --recursive accounts board demo groups meetings summaries topics tvargrupp gunicorn.conf.py manage.py
+	$(RUN) bandit --configfile pyproject.toml --quiet --recursive $(APPS) tvargrupp scripts gunicorn.conf.py manage.py
 
 ## make lint: ruff, formatting, missing migrations, translation files
 lint: install

@@ -8,7 +8,7 @@ the addresses allowed to set X-Forwarded-* (FORWARDED_ALLOW_IPS, likewise).
 import os
 
 # All interfaces: inside a container, the port is published by compose (docs/security.md).
-bind = f"{os.environ.get('BIND_HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104 # nosec
+bind = f"{os.environ.get('BIND_HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104 # nosec B104
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Load the app once, before forking: a half-configured installation is refused
 # here, once, with its message (tvargrupp/startup.py), and workers share memory.

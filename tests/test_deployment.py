@@ -450,3 +450,44 @@ def test_gunicorn_refuses_to_start_when_the_database_cannot_be_reached(deploymen
         "The database at 127.0.0.1:1/tvargrupp cannot be reached (connection failed:"
     ) in result.stdout + result.stderr
     assert "Check DATABASE_URL and that PostgreSQL is running" in result.stdout + result.stderr
+
+
+# --- The documents an operator reads ---------------------------------------------
+
+
+def test_deployment_guide_has_one_row_for_every_setting_in_env_example():
+    guide = (ROOT / "docs" / "deployment.md").read_text()
+    rows = re.findall(r"^\| `([A-Z][A-Z0-9_]*)` \|", guide, flags=re.MULTILINE)
+    assert len(rows) == len(set(rows)), "a setting has two rows"
+    assert rows == list(env_example()), "the table and .env.example list the same, in order"
+
+
+def test_readme_and_docs_link_only_to_files_that_exist():
+    for document in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = document.read_text()
+        targets = re.findall(r"\]\(([^)#]+)\)", text)
+        targets += re.findall(r"`((?:docs|tests|bench|scripts)/[\w./-]+\.\w+)`", text)
+        for target in targets:
+            if target.startswith(("http://", "https://")):
+                continue
+            base = ROOT if not target.startswith(".") else document.parent
+            assert (base / target).exists(), f"{document.name} links to missing {target}"
+
+
+def test_every_nosec_in_the_code_is_explained_in_the_security_document():
+    security = (ROOT / "docs" / "security.md").read_text()
+    audited = sorted(
+        path
+        for path in ROOT.glob("**/*.py")
+        if path.relative_to(ROOT).parts[0] not in {".venv", "tests", "bench", "var"}
+    )
+    marked = {
+        (str(path.relative_to(ROOT)), code)
+        for path in audited
+        for code in re.findall(r"# nosec ?(B\d+)?", path.read_text())
+    }
+    assert marked, "the audit's accepted findings are marked # nosec <id> in the code"
+    for path, code in marked:
+        assert code, f"{path}: a bare # nosec; name the finding (# nosec B…)"
+        row = next((line for line in security.splitlines() if line.startswith(f"| `{path}`")), "")
+        assert code in row, f"{path}: # nosec {code} is not explained in docs/security.md"

@@ -298,6 +298,8 @@ def test_only_the_meetings_participants_download_the_pdf(
     assert response.status_code == expected
     if expected == 200:
         assert response["Content-Type"] == "application/pdf"
+        # Never kept by a browser's or a proxy's cache.
+        assert {"private", "no-store"} <= set(response["Cache-Control"].split(", "))
         assert b"".join(response.streaming_content).startswith(b"%PDF")
 
 
