@@ -396,8 +396,10 @@ def test_compose_commands_start_for_real_answer_and_log_as_json(deployment, smtp
     # A task that fails for good is logged with its id and the object it was about.
     from celery import Celery
 
-    client = Celery(broker=deployment.env["REDIS_URL"])
+    # Not the current app: the suite's own tasks must keep going to its own Redis.
+    client = Celery(broker=deployment.env["REDIS_URL"], set_as_current=False)
     result = client.send_task("summaries.render", args=["no-such-summary"], queue="pdf")
+    client.close()
 
     def failures():
         return [
