@@ -340,3 +340,22 @@ def test_only_moderators_review_close_or_send(client, world, closed, role):
     assert not summary_messages(summary=closed).exists()
     client.force_login(world.outsider)
     assert client.get(reverse("summaries:review", args=[world.meeting.code])).status_code == 404
+
+
+@pytest.mark.parametrize("size", [3, 30])
+def test_the_send_request_makes_the_same_queries_for_any_number_of_recipients(
+    client, world, closed, django_assert_num_queries, size
+):
+    """Rows in bulk and one wake-up per batch: 300 recipients cost what 3 do."""
+    from django.contrib.contenttypes.models import ContentType
+
+    for n in range(size):
+        AttendanceFactory(meeting=world.meeting, user=UserFactory(email=f"mottagare{n}@example.se"))
+    summary_render(summary_id=closed.pk)
+    client.force_login(world.moderator)
+    ContentType.objects.clear_cache()  # the same start whichever test runs first
+    with django_assert_num_queries(17):
+        response = client.post(reverse("summaries:send", args=[world.meeting.code]))
+    assert response.status_code == 302
+    # one message to each attendee and department head, each once
+    assert summary_messages(summary=closed).count() == size + 2
