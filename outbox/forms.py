@@ -3,13 +3,15 @@ from django.utils.translation import gettext_lazy as _
 
 
 class ResendForm(forms.Form):
-    """The outbox pages' buttons: resend one failed message, all failed, or push all stuck."""
+    """The outbox pages' buttons: resend one failed message, all failed,
+    push all stuck, or send now all that wait for a later try."""
 
     which = forms.ChoiceField(
         choices=[
             ("one", _("This message")),
             ("failed", _("All failed")),
             ("stuck", _("All stuck")),
+            ("waiting", _("All waiting")),
         ]
     )
     message = forms.CharField(required=False, max_length=16)

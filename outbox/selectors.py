@@ -50,6 +50,7 @@ class OutboxList:
     counts: dict[str, int]
     total: int
     stuck: int
+    waiting: int  # pending and held for later (a retry's back-off, a PDF being made)
     finish: datetime | None
     status: str
     page: int
@@ -76,8 +77,10 @@ def outbox_list(
     totals = messages.aggregate(
         **{status: Count("pk", filter=Q(status=status)) for status in MessageStatus.values},
         stuck=Count("pk", filter=_stuck(now)),
+        waiting=Count("pk", filter=Q(status=MessageStatus.PENDING, not_before__gt=now)),
     )
     stuck = totals.pop("stuck")
+    waiting = totals.pop("waiting")
     counts = {status: totals[status] for status in MessageStatus.values}
     if status not in MessageStatus.values:
         status = ""
@@ -97,6 +100,7 @@ def outbox_list(
         counts=counts,
         total=total,
         stuck=stuck,
+        waiting=waiting,
         finish=finish,
         status=status,
         page=page,

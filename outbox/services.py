@@ -456,7 +456,8 @@ def messages_release(*, messages: QuerySet[Message]) -> int:
 def outbox_resend(
     *, messages: QuerySet[Message], which: str, code: str = "", kind: str = ""
 ) -> int:
-    """What the outbox pages' buttons do: resend one or all failed, or push all stuck."""
+    """What the outbox pages' buttons do: resend one or all failed, push all stuck,
+    or send the waiting ones now."""
     if kind:
         messages = messages.filter(kind=kind)
     if which == "one":
@@ -465,4 +466,6 @@ def outbox_resend(
         return messages_resend(messages=messages)
     if which == "stuck":
         return messages_push(messages=messages)
+    if which == "waiting":
+        return messages_release(messages=messages)
     raise ValueError(f"Unknown resend choice {which!r}")

@@ -84,7 +84,11 @@ def outbox_resend_response(request, *, messages: QuerySet[Message], fallback: st
         code=form.cleaned_data["message"],
         kind=form.cleaned_data["kind"],
     )
-    if form.cleaned_data["which"] == "stuck":
+    if form.cleaned_data["which"] == "waiting":
+        text = ngettext(
+            "%(count)s waiting message goes now.", "%(count)s waiting messages go now.", count
+        )
+    elif form.cleaned_data["which"] == "stuck":
         text = ngettext(
             "%(count)s stuck message is on its way again.",
             "%(count)s stuck messages are on their way again.",

@@ -32,5 +32,9 @@ class SummaryForm(forms.ModelForm):
     def topic_fields(self):
         return [self[f"topic_{topic.code}"] for topic in self.topics]
 
+    def topic_rows(self):
+        """Each post-it with its summary box, for the review that shows them side by side."""
+        return [(topic, self[f"topic_{topic.code}"]) for topic in self.topics]
+
     def topic_summaries(self) -> dict[str, str]:
         return {t.code: self.cleaned_data.get(f"topic_{t.code}", "") for t in self.topics}

@@ -31,21 +31,29 @@ def summary_document(*, meeting: Meeting) -> MeetingPage:
     return meeting_page(meeting=meeting, user=None)
 
 
-def extra_addresses(text: str) -> tuple[list[str], list[str]]:
-    """Valid and invalid addresses from the one-per-line extra recipients field."""
-    valid, invalid = [], []
+def extra_addresses(text: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """Valid (name, address) pairs and invalid lines from the extra recipients field.
+
+    One recipient per line (commas and semicolons separate too); a line written
+    `Name <address>` keeps its name.
+    """
+    valid: list[tuple[str, str]] = []
+    invalid: list[str] = []
+    seen: set[str] = set()
     for line in text.replace(",", "\n").replace(";", "\n").splitlines():
         line = line.strip()
         if not line:
             continue
-        address = parseaddr(line)[1] or line
+        name, address = parseaddr(line)
+        address = address or line
         try:
             validate_email(address)
         except ValidationError:
             invalid.append(line)
         else:
-            if address.lower() not in valid:
-                valid.append(address.lower())
+            if address.lower() not in seen:
+                seen.add(address.lower())
+                valid.append((name.strip(), address.lower()))
     return valid, invalid
 
 
@@ -71,8 +79,8 @@ def summary_recipients(*, summary: Summary, include_excluded: bool = False) -> l
     ).distinct()
     for user in heads:
         add(user.email, user.full_name, user.language, user, "head")
-    for address in extra_addresses(summary.extra_recipients)[0]:
-        add(address, "", settings.LANGUAGE_CODE, None, "extra")
+    for name, address in extra_addresses(summary.extra_recipients)[0]:
+        add(address, name, settings.LANGUAGE_CODE, None, "extra")
     excluded = {e.lower() for e in summary.excluded}
     rank = {"attendee": 0, "head": 1, "extra": 2}
     recipients = sorted(found.values(), key=lambda r: rank[r.source])

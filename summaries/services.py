@@ -80,17 +80,24 @@ def summary_update(
                 % {"lines": ", ".join(invalid)}
             }
         )
+    topics = [
+        topic
+        for topic in summary.meeting.topics.filter(code__in=topic_summaries)
+        if topic.summary != topic_summaries[topic.code]
+    ]
+    # Only what the PDF shows makes a new version (and a new PDF): a save that changes
+    # nothing, or only the recipients, keeps the PDF already made.
+    changed = bool(topics) or summary.intro != intro
     summary.intro = intro
     summary.extra_recipients = extra_recipients
-    summary.content_version = F("content_version") + 1
+    if changed:
+        summary.content_version = F("content_version") + 1
     summary.full_clean(exclude=["content_version"])
     summary.save()
-    for topic in summary.meeting.topics.filter(code__in=topic_summaries):
-        text = topic_summaries[topic.code]
-        if topic.summary != text:
-            topic.summary = text
-            topic.full_clean()
-            topic.save(update_fields=["summary", "updated_at"])
+    for topic in topics:
+        topic.summary = topic_summaries[topic.code]
+        topic.full_clean()
+        topic.save(update_fields=["summary", "updated_at"])
     summary.refresh_from_db()
     return summary
 
@@ -136,12 +143,20 @@ def summary_render(*, summary_id: int) -> bool:
     return True
 
 
-def summary_request_pdf(*, summary: Summary) -> None:
+def summary_request_pdf(*, summary: Summary, again: bool = True) -> None:
+    """Have the PDF of the current version made, unless it exists.
+
+    With `again` false a render already asked for is not asked for twice (a page
+    polling for its PDF); rendering twice is harmless, only wasted.
+    """
     from summaries.tasks import summary_render_task
 
-    if summary.pdf_version != summary.content_version:
-        Summary.objects.filter(pk=summary.pk).update(pdf_requested_version=summary.content_version)
-        transaction.on_commit(lambda: summary_render_task.delay(summary.pk))
+    if summary.pdf_version == summary.content_version:
+        return
+    if not again and summary.pdf_requested_version == summary.content_version:
+        return
+    Summary.objects.filter(pk=summary.pk).update(pdf_requested_version=summary.content_version)
+    transaction.on_commit(lambda: summary_render_task.delay(summary.pk))
 
 
 @transaction.atomic

@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -193,7 +193,15 @@ def pdf(request, code: str):
     if not _may_download(request, meeting, summary):
         raise PermissionDenied
     if not summary.pdf or summary.pdf_version != summary.content_version:
-        raise Http404
+        # Never a dead end: the PDF is made now, and the page fetches it when it is there.
+        summary_request_pdf(summary=summary, again=not request.htmx)
+        if request.htmx:
+            return HttpResponse(status=204)  # not yet; htmx asks again
+        return render(request, "summaries/pdf_wait.html", {"meeting": meeting}, status=202)
+    if request.htmx:  # the waiting page asked: it shows the link now
+        return render(
+            request, "summaries/pdf_wait.html#pdf-status", {"meeting": meeting, "ready": True}
+        )
     date = timezone.localtime(meeting.starts_at).strftime("%Y-%m-%d")
     return FileResponse(
         summary.pdf.open("rb"),

@@ -35,6 +35,8 @@ def test_seed_demo_tells_the_emergency_ward_story(db):
     assert any("inom 5 %" in c.text for c in hr.contributions.all())
     assert hr.links_in.get().from_topic.department.name == "Kommunikation"
     assert hr.follow_ups.filter(status="open").exists()
+    # A sent summary always has its PDF.
+    assert past.summary.pdf and past.summary.pdf_version == past.summary.content_version
     sent = summary_messages(summary=past.summary).filter(status="sent")
     assert sent.count() == past.attendances.count() == 8
     # Everyone came but the head of Sälj, who had said so.

@@ -26,6 +26,10 @@ HELP = {
 }
 
 
+def normalise_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 class TopicForm(forms.ModelForm):
     class Meta:
         model = Topic
@@ -41,12 +45,20 @@ class TopicForm(forms.ModelForm):
 
     def __init__(self, *args, read_only: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.is_bound:
+            # Browsers send a textarea's line breaks as CRLF but count and show them as
+            # one character: store them as "\n", so limits and comparisons agree.
+            self.data = self.data.copy()
+            for name in self.Meta.fields:
+                if name in self.data:
+                    self.data[name] = normalise_newlines(self.data[name])
         self.fields["title"].required = False  # required only when submitting
         for name, field in self.fields.items():
             limit = TITLE_MAX if name == "title" else FIELD_MAX
-            field.widget.attrs.update(
-                {"maxlength": str(limit), "data-limit": str(limit), "data-autosave-field": name}
-            )
+            # No maxlength: a browser would cut a long paste silently. The page's counter
+            # says how much is over and the server refuses it with a field error.
+            field.widget.attrs.pop("maxlength", None)
+            field.widget.attrs.update({"data-limit": str(limit), "data-autosave-field": name})
             if name != "title":
                 field.widget.attrs["rows"] = "4"
             if read_only:

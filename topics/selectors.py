@@ -38,6 +38,7 @@ from topics.services import (
     COUNTED_STATUSES,
     VISIBLE_TOPIC_STATUSES,
     Window,
+    draft_is_private,
     follow_up_may_change,
     micro_project_may_change,
     submission_window,
@@ -194,6 +195,7 @@ def meeting_page(*, meeting: Meeting, user: User | None) -> MeetingPage:
 
 @dataclass
 class PostitPage:
+    user: User
     meeting: Meeting
     departments: list[Department]
     department: Department
@@ -203,6 +205,15 @@ class PostitPage:
     window: Window
     limit: int
     can_add: bool
+
+    @property
+    def draft_in_progress(self) -> Topic | None:
+        """A head's private draft the moderator (writing on the department's behalf) may
+        not read: they are shown that it exists, by whom and when, and may replace it."""
+        topic = self.topic
+        if self.on_behalf and topic is not None and draft_is_private(topic, self.user):
+            return topic
+        return None
 
 
 def writable_departments(*, user: User, meeting: Meeting) -> tuple[list[Department], bool]:
@@ -245,6 +256,7 @@ def postit_page(
     limit = topic_limit(meeting=meeting)
     window = submission_window(meeting=meeting, department=department, now=timezone.now())
     return PostitPage(
+        user=user,
         meeting=meeting,
         departments=departments,
         department=department,

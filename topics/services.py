@@ -96,8 +96,37 @@ def _apply(topic: Topic, fields: dict[str, str]) -> bool:
     return changed
 
 
+def _lines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def _same_text(topic: Topic, fields: dict[str, str]) -> bool:
-    return all(getattr(topic, name) == fields.get(name, "") for name in TEXT_FIELDS)
+    """The same words, whatever line endings the browser sent (CRLF) or stored (LF)."""
+    return all(_lines(getattr(topic, name)) == _lines(fields.get(name, "")) for name in TEXT_FIELDS)
+
+
+def draft_is_private(topic: Topic, user: User) -> bool:
+    """A draft a head is writing is the department's own until submitted: someone
+    entering the post-it on the department's behalf must take it over first.
+
+    A draft whose author no longer heads the department was left behind (its
+    author removed): it stays with the department, for the moderator to finish.
+    """
+    return (
+        topic.status == TopicStatus.DRAFT
+        and topic.entered_by_id != user.pk
+        and topic.author_id is not None
+        and topic.department.heads.filter(pk=topic.author_id).exists()
+    )
+
+
+def _refuse_private_draft() -> None:
+    raise ValidationError(
+        _(
+            "A head of the department is writing a draft of this post-it. Confirm that you "
+            "will replace it before writing."
+        )
+    )
 
 
 @transaction.atomic
@@ -128,6 +157,8 @@ def topic_save(
         )
         if topic is None:
             raise PermissionDenied
+        if on_behalf and draft_is_private(topic, by):
+            _refuse_private_draft()
         if topic.version != version and not _same_text(topic, fields):
             raise TopicConflict(topic)
     else:
@@ -139,6 +170,8 @@ def topic_save(
             )
         )
         limit = topic_limit(meeting=meeting)
+        if on_behalf and any(draft_is_private(t, by) for t in taken) and len(taken) >= limit:
+            _refuse_private_draft()
         same = next((t for t in taken if _same_text(t, fields)), None)
         if same is not None and not submit:
             # The same text arrived twice (a beacon and a retry): nothing to do.
@@ -163,9 +196,46 @@ def topic_save(
         raise ValidationError({"title": _("A post-it needs a title.")})
     if topic.pk and not changed:
         return topic
-    topic.full_clean()
+    # A draft may be untitled while it is written: the title is needed only to submit.
+    untitled_draft = topic.status == TopicStatus.DRAFT and not topic.title.strip()
+    topic.full_clean(exclude=["title"] if untitled_draft else None)
     if topic.pk:
         topic.version = F("version") + 1
+    topic.save()
+    topic.refresh_from_db()
+    return topic
+
+
+@transaction.atomic
+def topic_take_over(
+    *, meeting: Meeting, department: Department, topic_code: str, by: User, version: int
+) -> Topic:
+    """Someone writing on the department's behalf replaces a head's draft (after confirming).
+
+    The draft's text is cleared (it was never shown to them) and the post-it records
+    who entered it; the version rises, so the head's open form meets a conflict
+    instead of silently overwriting, and their device keeps its own copy.
+    """
+    _check_may_write(meeting=meeting, department=department, now=timezone.now())
+    topic = (
+        Topic.objects.select_for_update()
+        .filter(code=topic_code, meeting=meeting, department=department)
+        .first()
+    )
+    if topic is None:
+        raise PermissionDenied
+    if topic.status != TopicStatus.DRAFT:
+        raise ValidationError(
+            _("The post-it has been submitted meanwhile; it is no longer a draft.")
+        )
+    if topic.version != version:
+        raise ValidationError(
+            _("The draft was saved again meanwhile. Look at when, and confirm again.")
+        )
+    for name in TEXT_FIELDS:
+        setattr(topic, name, "")
+    topic.entered_by = by
+    topic.version = F("version") + 1
     topic.save()
     topic.refresh_from_db()
     return topic

@@ -26,6 +26,7 @@ from topics.forms import (
     ReopenForm,
     SolutionForm,
     TopicForm,
+    normalise_newlines,
 )
 from topics.selectors import (
     FollowUpFilters,
@@ -60,6 +61,7 @@ from topics.services import (
     solution_save,
     submission_reopen,
     topic_save,
+    topic_take_over,
     topic_withdraw,
 )
 
@@ -167,6 +169,19 @@ def postit(request, code: str):
         form = TopicForm(request.POST, instance=page.topic, read_only=read_only)
         action = request.POST.get("action", "save")
         try:
+            if action == "take_over" and page.draft_in_progress is not None:
+                topic = topic_take_over(
+                    meeting=meeting,
+                    department=page.department,
+                    topic_code=page.topic.code,
+                    by=request.user,
+                    version=_version(request),
+                )
+                messages.success(
+                    request,
+                    _("The draft is yours to write now; the post-it records that you entered it."),
+                )
+                return redirect(_postit_url(meeting, page.department, topic))
             if action == "withdraw" and page.topic is not None:
                 topic_withdraw(topic=page.topic, by=request.user)
                 messages.success(request, _("Your post-it is withdrawn and back to a draft."))
@@ -204,7 +219,13 @@ def postit(request, code: str):
         "page": page,
         "form": form,
         "conflict": conflict,
-        "conflict_fields": [(form[name].label, getattr(conflict, name)) for name in TEXT_FIELDS]
+        # Only the fields whose texts really differ (line endings aside) are in conflict.
+        "conflict_fields": [
+            (form[name].label, getattr(conflict, name))
+            for name in TEXT_FIELDS
+            if normalise_newlines(getattr(conflict, name))
+            != normalise_newlines(form.data.get(name, ""))
+        ]
         if conflict
         else [],
         "version": conflict.version if conflict else (page.topic.version if page.topic else 0),

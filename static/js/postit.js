@@ -20,11 +20,20 @@ function setUpCounters(form) {
   for (const field of form.querySelectorAll("[data-limit]")) {
     const counter = form.querySelector(`[data-counter-for="${field.id}"]`);
     if (!counter) continue;
+    const limit = Number(field.dataset.limit);
     const update = () => {
-      counter.textContent = form.dataset.msgCount
-        .replace("%(count)s", field.value.length)
-        .replace("%(limit)s", field.dataset.limit);
-      counter.classList.toggle("counter--near", field.value.length > field.dataset.limit * 0.9);
+      // Nothing is cut: a paste over the limit stays whole and the counter says how much
+      // is over (the server refuses it with the same message until it is shortened).
+      const length = field.value.length;
+      const over = length - limit;
+      counter.textContent = (over > 0 ? form.dataset.msgOver : form.dataset.msgCount)
+        .replace("%(count)s", length)
+        .replace("%(over)s", over)
+        .replace("%(limit)s", limit);
+      counter.classList.toggle("counter--near", length > limit * 0.9 && over <= 0);
+      counter.classList.toggle("counter--over", over > 0);
+      if (over > 0) field.setAttribute("aria-invalid", "true");
+      else field.removeAttribute("aria-invalid");
     };
     field.addEventListener("input", update);
     update();
@@ -40,12 +49,14 @@ function setUp(form) {
   const msg = form.dataset;
   let key = form.dataset.storageKey;
   let pauseTimer = null;
-  let lastSaveStarted = 0;
+  let dirtySince = 0; // when the oldest text the server has not got was typed
   let inFlight = false;
   let again = false;
   let blocked = false; // a conflict waits for the person's choice
 
   const text = () => Object.fromEntries(fields.map((f) => [f.name, f.value]));
+  // Browsers send line breaks as CRLF and show them as LF: compare words, not endings.
+  const lines = (value) => (value || "").replace(/\r\n?/g, "\n");
   const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
   let saved = text();
 
@@ -92,10 +103,14 @@ function setUp(form) {
     schedule(SAVE_AFTER_PAUSE_MS);
   });
 
+  // After a pause in typing, and at the latest SAVE_AT_LEAST_EVERY_MS after the
+  // first keystroke the server has not got, however long the typing goes on.
   function schedule(delay) {
     clearTimeout(pauseTimer);
-    const overdue = lastSaveStarted && Date.now() - lastSaveStarted > SAVE_AT_LEAST_EVERY_MS;
-    pauseTimer = setTimeout(save, overdue ? 0 : delay);
+    const now = Date.now();
+    if (!dirtySince) dirtySince = now;
+    const latest = dirtySince + SAVE_AT_LEAST_EVERY_MS;
+    pauseTimer = setTimeout(save, Math.max(0, Math.min(now + delay, latest) - now));
   }
 
   async function save() {
@@ -104,7 +119,7 @@ function setUp(form) {
     const sending = text();
     if (same(sending, saved) && topicInput.value) { localStorage.removeItem(key); return; }
     inFlight = true;
-    lastSaveStarted = Date.now();
+    dirtySince = 0;
     say(msg.msgSaving, "saving");
     const body = new FormData(form);
     body.delete("action");
@@ -169,7 +184,7 @@ function setUp(form) {
     const list = document.createElement("dl");
     for (const field of fields) {
       const theirs = json.conflict[field.name] || "";
-      if (theirs === field.value) continue;
+      if (lines(theirs) === lines(field.value)) continue;
       const label = form.querySelector(`label[for="${field.id}"]`);
       const dt = document.createElement("dt");
       dt.textContent = label ? label.textContent : field.name;

@@ -18,6 +18,7 @@ from meetings.models import Attendance, AttendanceStatus, Meeting, MeetingStatus
 from outbox.models import Message, MessageStatus
 from summaries.messages import SUMMARY_KIND, summary_key
 from summaries.models import Summary, SummaryStatus
+from summaries.services import summary_render
 from topics.models import (
     Contribution,
     ContributionKind,
@@ -378,6 +379,8 @@ class Command(BaseCommand):
                 "sent_at": sent_at,
             },
         )
+        # A sent summary always has its PDF (made here once, like the worker would).
+        summary_render(summary_id=summary.pk)
         # The summary went out through the outbox: one sent message per attendee.
         for attendance in meeting.attendances.select_related("user"):
             user = attendance.user
