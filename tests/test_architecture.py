@@ -21,6 +21,7 @@ BELOW = {
     "topics": {"outbox", "accounts", "groups", "meetings"},
     "board": {"outbox", "accounts", "groups", "meetings", "topics"},
     "summaries": {"outbox", "accounts", "groups", "meetings", "topics", "board"},
+    "insights": {"outbox", "accounts", "groups", "meetings", "topics", "board", "summaries"},
     "demo": {"outbox", "accounts", "groups", "meetings", "topics", "board", "summaries"},
 }
 

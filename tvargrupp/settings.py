@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "django_htmx",
     "template_partials",
     "csp",
@@ -102,6 +103,7 @@ INSTALLED_APPS = [
     "topics",
     "summaries",
     "board",
+    "insights",
     "demo",
 ]
 

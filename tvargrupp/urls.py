@@ -15,6 +15,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("me/", include("accounts.urls")),
     path("", include("outbox.urls")),
+    path("", include("insights.urls")),
     path("", include("summaries.urls")),
     path("", include("board.urls")),
     path("", include("topics.urls")),
