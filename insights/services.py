@@ -2,12 +2,21 @@
 
 from django.contrib.postgres.search import SearchVector
 from django.db import connection, transaction
-from django.db.models import Value
+from django.db.models import Q, Value
+from django.utils import timezone
 
-from insights.models import Entry, EntryKind
+from board.services import link_add
+from insights.models import (
+    Entry,
+    EntryKind,
+    GoalTag,
+    StrategyGoal,
+    Suggestion,
+    SuggestionStatus,
+)
 from insights.similarity import CONFIG
 from meetings.models import Meeting
-from topics.models import Contribution, FollowUp, Topic
+from topics.models import Contribution, FollowUp, LinkKind, MicroProject, Topic, TopicLink
 
 
 def _vector(*parts: tuple[str, str]):
@@ -97,6 +106,24 @@ def follow_up_entry_refresh(*, follow_up: FollowUp) -> None:
     )
 
 
+@transaction.atomic
+def micro_project_entry_refresh(*, micro_project: MicroProject) -> None:
+    topic = Topic.objects.select_related("meeting").get(pk=micro_project.topic_id)
+    _store(
+        lookup={"micro_project": micro_project},
+        values={
+            "kind": EntryKind.MICRO_PROJECT,
+            "group_id": topic.meeting.group_id,
+            "meeting_id": topic.meeting_id,
+            "department_id": topic.department_id,
+            "topic": topic,
+            "title": micro_project.title,
+            "body": micro_project.reason,
+        },
+        weighted=[(micro_project.title, "A"), (micro_project.reason, "C")],
+    )
+
+
 def entries_rebuild() -> int:
     """Index every post-it, idea and follow-up again (after a bulk load); returns the count."""
     count = 0
@@ -109,4 +136,97 @@ def entries_rebuild() -> int:
     for follow_up in FollowUp.objects.iterator():
         follow_up_entry_refresh(follow_up=follow_up)
         count += 1
+    for micro_project in MicroProject.objects.iterator():
+        micro_project_entry_refresh(micro_project=micro_project)
+        count += 1
     return count
+
+
+class SuggestionRefused(Exception):
+    """A suggestion that cannot be made (the post-it is not saved yet, or not similar)."""
+
+
+@transaction.atomic
+def suggestion_propose(*, topic: Topic, similar: Topic, by) -> Suggestion:
+    """A head (or moderator) proposes a similar challenge; the moderator decides on the board.
+
+    Proposing a pair again changes nothing: an earlier answer (confirmed or
+    dismissed) is remembered.
+    """
+    if topic.pk == similar.pk:
+        raise SuggestionRefused
+    suggestion, _created = Suggestion.objects.get_or_create(
+        topic=topic, similar=similar, defaults={"proposed_by": by}
+    )
+    return suggestion
+
+
+@transaction.atomic
+def suggestion_decide(
+    *, meeting: Meeting, topic: Topic, similar: Topic, confirm: bool, by
+) -> Suggestion:
+    """The moderator's answer on the board: confirm (the post-its are linked as similar
+    challenges, through the board so every screen shows it) or dismiss. Either is
+    remembered for the pair."""
+    suggestion, _created = Suggestion.objects.select_for_update().get_or_create(
+        topic=topic, similar=similar
+    )
+    if confirm:
+        already = TopicLink.objects.filter(
+            Q(from_topic=topic, to_topic=similar) | Q(from_topic=similar, to_topic=topic)
+        ).exists()
+        if not already:
+            link_add(
+                meeting=meeting,
+                code=topic.code,
+                other_code=similar.code,
+                kind=LinkKind.SIMILAR,
+                by=by,
+            )
+    suggestion.status = SuggestionStatus.CONFIRMED if confirm else SuggestionStatus.DISMISSED
+    suggestion.decided_by = by
+    suggestion.decided_at = timezone.now()
+    suggestion.full_clean()
+    suggestion.save()
+    return suggestion
+
+
+@transaction.atomic
+def goal_create(*, group, title: str, description: str = "") -> StrategyGoal:
+    position = StrategyGoal.objects.filter(group=group).count()
+    goal = StrategyGoal(
+        group=group, title=title.strip(), description=description.strip(), position=position
+    )
+    goal.full_clean()
+    goal.save()
+    return goal
+
+
+@transaction.atomic
+def goal_update(*, goal: StrategyGoal, title: str, description: str = "") -> StrategyGoal:
+    goal.title = title.strip()
+    goal.description = description.strip()
+    goal.full_clean()
+    goal.save()
+    return goal
+
+
+@transaction.atomic
+def goal_delete(*, goal: StrategyGoal) -> None:
+    """The goal and its tags go; the post-its stay."""
+    goal.delete()
+
+
+@transaction.atomic
+def goal_tags_set(*, meeting: Meeting, tags: set[tuple[int, int]], by) -> int:
+    """The meeting's post-its tagged exactly with `tags` ((topic id, goal id) pairs of this
+    meeting and its group); returns how many tags changed."""
+    current = set(GoalTag.objects.filter(topic__meeting=meeting).values_list("topic_id", "goal_id"))
+    removed = current - tags
+    for topic_id, goal_id in removed:
+        GoalTag.objects.filter(topic_id=topic_id, goal_id=goal_id).delete()
+    added = tags - current
+    GoalTag.objects.bulk_create(
+        [GoalTag(topic_id=t, goal_id=g, tagged_by=by) for t, g in added], ignore_conflicts=True
+    )
+    return len(removed) + len(added)

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from groups.models import Group, Invitation
+from insights.models import StrategyGoal, Suggestion
 from meetings.answers import answer_url
 from meetings.models import Attendance, MeetingStatus, Schedule
 from outbox.models import Message
@@ -60,6 +61,8 @@ MEMBERS = {**MODERATORS_ONLY, "participant": 200, "it": 200, "head": 200}
 # IT role; to everyone else of the group it does not exist.
 IT_ONLY = {**MODERATORS_ONLY, "participant": 404, "head": 404, "it": 200}
 IT_WRITE = {**IT_ONLY, "moderator": 302, "admin": 302, "it": 302}
+# Who reads a meeting's page: the group's members and the meeting's guest.
+MEETING_READERS = {**MEMBERS, "guest": 200}
 
 # (name, method, {role: expected status})
 MATRIX = [
@@ -246,6 +249,21 @@ MATRIX = [
     ("micro_project_detail", "post", IT_WRITE),
     ("topic_detail", "get", MEMBERS),
     ("department_detail", "get", MEMBERS),
+    # Issue 14: the radar, search, export, insights and strategy goals.
+    ("postit_radar", "post", {**MEETING_MODERATORS_ONLY, "head": 200}),
+    # Without a saved post-it of their own, a head's proposal is answered with a message.
+    ("postit_suggest", "post", {**MEETING_MODERATORS_WRITE, "head": 302}),
+    ("board_radar", "get", MEETING_MODERATORS_ONLY),
+    ("board_radar_decide", "post", MEETING_MODERATORS_WRITE),
+    ("search", "get", MEMBERS),
+    ("export_csv", "get", MEETING_READERS),
+    ("export_json", "get", MEETING_READERS),
+    ("insights", "get", {**MODERATORS_ONLY, "it": 200}),
+    ("insights_csv", "get", {**MODERATORS_ONLY, "it": 200}),
+    ("goals", "get", MODERATORS_ONLY),
+    ("goals", "post", MODERATORS_WRITE),
+    ("meeting_goals", "get", MEETING_MODERATORS_ONLY),
+    ("meeting_goals", "post", MEETING_MODERATORS_WRITE),
     # Readiness says the same to everyone and nothing personal (503: no worker here).
     ("readyz", "get", dict.fromkeys(ROLES, 503)),
     # Organisation sign-in is not configured in the suite's settings.
@@ -311,6 +329,17 @@ def _url(name, world):
         "department_detail": reverse(
             "topics:department_detail", args=[world.group.code, world.hr.code]
         ),
+        "postit_radar": reverse("insights:postit_radar", args=[world.meeting.code]),
+        "postit_suggest": reverse("insights:postit_suggest", args=[world.meeting.code]),
+        "board_radar": reverse("insights:board_radar", args=[world.meeting.code]),
+        "board_radar_decide": reverse("insights:board_radar_decide", args=[world.meeting.code]),
+        "search": reverse("insights:search", args=[world.group.code]) + "?q=hemlig",
+        "export_csv": reverse("insights:export_csv", args=[world.meeting.code]),
+        "export_json": reverse("insights:export_json", args=[world.meeting.code]),
+        "insights": reverse("insights:insights", args=[world.group.code]),
+        "insights_csv": reverse("insights:insights", args=[world.group.code]) + "?csv=topics",
+        "goals": reverse("insights:goals", args=[world.group.code]),
+        "meeting_goals": reverse("insights:meeting_goals", args=[world.meeting.code]),
     }[name]
 
 
@@ -370,6 +399,11 @@ def _data(name, world):
             "owner_department": world.hr.code,
             "version": "1",
         },
+        "postit_radar": {"department": world.hr.code, "title": "Hemlig utmaning"},
+        "postit_suggest": {"similar": Topic.objects.get(title="Hemlig utmaning").code},
+        "board_radar_decide": {"topic": "x", "similar": "y", "decision": "confirm"},
+        "goals": {"action": "add", "new-title": "Nytt mål"},
+        "meeting_goals": {"tag": "x:y"},
     }.get(name, {})
 
 
@@ -436,6 +470,8 @@ def test_access(client, world, name, method, role, expected):
         assert not world.hr.heads.filter(pk=world.participant.pk).exists()
         assert not Schedule.objects.exists()
         assert not Topic.objects.filter(title="Ny lapp").exists()
+        assert not StrategyGoal.objects.exists()
+        assert not Suggestion.objects.exists()
         world.meeting.refresh_from_db()
         assert world.meeting.status == "open"
         assert "Hemligt svar" not in response.content.decode()
