@@ -72,7 +72,15 @@ def fill(size: int):
     from meetings.models import MeetingStatus
     from tests.factories import DepartmentFactory, GroupFactory, MeetingFactory, UserFactory
     from tests.insights.evaluation import CORPUS
-    from topics.models import Contribution, FollowUp, Topic, TopicLink, TopicStatus
+    from topics.models import (
+        Contribution,
+        FollowUp,
+        MicroProject,
+        Solution,
+        Topic,
+        TopicLink,
+        TopicStatus,
+    )
 
     rng = random.Random(14)
     # Realistic spread: 200 themes, each with its own 30 words, so that a word of one
@@ -177,6 +185,15 @@ def fill(size: int):
         [
             TopicLink(from_topic=a, to_topic=b)
             for a, b in zip(topics[::7], topics[1::7], strict=False)
+        ]
+    )
+    solutions = Solution.objects.bulk_create(
+        [Solution(topic=t, title=t.title[:100], effort="M") for t in topics[::10]]
+    )
+    MicroProject.objects.bulk_create(
+        [
+            MicroProject(solution=solution, topic=solution.topic, title=solution.title, owner=head)
+            for solution in solutions
         ]
     )
     goals = [StrategyGoal.objects.create(group=group, title=f"Mål {n}") for n in range(5)]
