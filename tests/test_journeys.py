@@ -1,5 +1,6 @@
 """Journeys from BRIEF.md, end to end: real worker, SMTP, browser."""
 
+import io
 import re
 import time
 from datetime import timedelta
@@ -221,3 +222,122 @@ def test_moderator_reorders_the_agenda_from_the_keyboard_and_by_dragging(
         time.sleep(0.1)
     assert ordered == ["Tredje", "Andra", "Första"]
     context.close()
+
+
+def _link_in(message, pattern: str) -> str:
+    return urlparse(re.search(pattern, text_body(message), re.M).group(1)).path
+
+
+def test_a_new_organisation_sets_up_its_forum_and_the_summary_knows_who_came(
+    celery_worker, live_server, browser, mailbox
+):
+    """Journey 1 on a fresh installation (no demo data), through the product's own pages,
+    with every e-mail read off the SMTP server."""
+    from django.core.management import call_command
+    from playwright.sync_api import expect
+
+    from meetings.models import Meeting
+
+    call_command("create_admin", "karin@example.se", "--name", "Karin Åberg", stdout=io.StringIO())
+    admin = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm")
+    admin.set_default_timeout(15_000)
+    page = admin.new_page()
+
+    # 1. The administrator signs in with an e-mailed code and creates the group.
+    page.goto(live_server.url + "/")
+    _sign_in_with_code(page, mailbox, "karin@example.se")
+    mailbox.clear()
+    page.get_by_role("link", name="Skapa en tvärgrupp").first.click()
+    page.get_by_label("Namn").fill("Tvärgrupp IT")
+    page.get_by_role("button", name="Skapa gruppen").click()
+    expect(page.get_by_role("heading", name="Inställningar och avdelningar")).to_be_visible()
+
+    # 2. Three departments.
+    for name, short, colour in [
+        ("HR", "HR", "Orange"),
+        ("Ekonomi", "EKO", "Blågrön"),
+        ("Marknad", "MAR", "Rödlila"),
+    ]:
+        form = page.locator("[data-department-form]")
+        form.get_by_label(re.compile(r"^Namn")).fill(name)
+        form.get_by_label("Kortnamn").fill(short)
+        form.locator(".swatch", has_text=colour).click()
+        page.get_by_role("button", name="Lägg till avdelningen").click()
+        expect(page.locator("#departments")).to_contain_text(name)
+
+    # 3. Five invitations pasted at once; the worker sends them over SMTP.
+    page.goto(page.url.split("/settings")[0] + "/members/")
+    page.get_by_label("Personer").fill(
+        "Maria Lindqvist <maria@example.se>, HR\n"
+        "Erik Berg <erik@example.se>, EKO\n"
+        "Sara Nilsson <sara@example.se>, MAR\n"
+        "Omar Haddad <omar@example.se>, HR\n"
+        "Lena Ek <lena@example.se>, EKO\n"
+    )
+    page.get_by_role("button", name="Skicka inbjudningarna").click()
+    invitations = mailbox.wait_for(5)
+    assert sorted(m["To"] for m in invitations) == [
+        "erik@example.se",
+        "lena@example.se",
+        "maria@example.se",
+        "omar@example.se",
+        "sara@example.se",
+    ]
+    to_maria = next(m for m in invitations if m["To"] == "maria@example.se")
+    mailbox.clear()
+
+    # 4. Maria accepts from her e-mail, in her own browser.
+    head = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm")
+    head.set_default_timeout(15_000)
+    maria = head.new_page()
+    maria.goto(live_server.url + _link_in(to_maria, r"(https?://\S+/invitations/\S+)"))
+    maria.get_by_role("button", name="Gå med i gruppen").click()
+    expect(maria.get_by_text("Tvärgrupp IT").first).to_be_visible()
+
+    # 5. The administrator plans a meeting that starts in a few minutes and opens it now.
+    group_url = page.url.split("/members")[0] + "/"
+    page.goto(group_url)
+    page.get_by_role("link", name="Nytt möte").click()
+    soon = timezone.localtime(timezone.now() + timedelta(minutes=10))
+    page.get_by_label("Börjar").fill(soon.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_label("Slutar").fill((soon + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_label("Sista dag för lappar").fill(
+        (soon - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M")
+    )
+    page.get_by_label("Öppna för lappar och skicka inbjudningarna nu").check()
+    page.get_by_role("button", name="Spara").click()
+    meeting = Meeting.objects.get(group__name="Tvärgrupp IT")
+
+    # 6. Maria answers "Jag kommer" from the invitation read off the SMTP server.
+    mails = mailbox.wait_for(2)
+    to_maria = next(m for m in mails if m["To"] == "maria@example.se")
+    maria.goto(live_server.url + _link_in(to_maria, r"^Jag kommer: (\S+)"))
+    maria.get_by_role("button", name="Ja, jag kommer").click()
+    expect(maria.get_by_role("heading", name="Tack, ditt svar är sparat")).to_be_visible()
+
+    # 7. The meeting runs: attendance on the board, by mouse and by keyboard.
+    page.goto(live_server.url + f"/m/{meeting.code}/board/")
+    page.get_by_role("button", name="Starta mötet").click()
+    panel = page.locator("#attendance")
+    expect(panel).to_contain_text("0 av 2 närvarande")
+    expect(panel.locator(".roll__row").first).to_contain_text("Maria Lindqvist")
+    expect(panel.locator(".roll__row").first).to_contain_text("svarat: kommer")
+    panel.get_by_role("button", name=re.compile(r"^Närvarande\W+Maria Lindqvist$")).click()
+    expect(panel).to_contain_text("1 av 2 närvarande")
+    me = panel.get_by_role("button", name=re.compile(r"^Närvarande\W+Karin Åberg$"))
+    me.focus()
+    page.keyboard.press("Enter")
+    expect(panel).to_contain_text("2 av 2 närvarande")
+    expect(
+        panel.get_by_role("button", name=re.compile(r"^Närvarande\W+Karin Åberg$"))
+    ).to_be_focused()
+    expect(
+        panel.get_by_role("button", name=re.compile(r"^Närvarande\W+Karin Åberg$"))
+    ).to_have_attribute("aria-pressed", "true")
+
+    # 8. Closing the meeting: the summary lists exactly who was marked present.
+    page.get_by_role("link", name="Avsluta mötet").click()
+    page.get_by_role("button", name="Ja, avsluta mötet").click()
+    expect(page.locator(".took-part")).to_have_text("Karin Åberg, Maria Lindqvist (HR)")
+    admin.close()
+    head.close()
