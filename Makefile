@@ -7,7 +7,7 @@ PORT ?= 8000
 # What running needs, and no more: no test tools, linters or auditors.
 RUN_APP = $(UV) run --frozen --no-dev
 
-.PHONY: check-uv run install install-app test lint format worker beat messages compilemessages audit
+.PHONY: check-uv run install install-app test lint format worker beat live messages compilemessages audit
 
 check-uv:
 	@command -v $(UV) >/dev/null || { echo "uv is missing: pip install uv (https://docs.astral.sh/uv/)"; exit 1; }
@@ -39,8 +39,13 @@ run: install-app
 	@echo "  Sign-in codes and all other e-mail are written to var/mail/"
 	@echo "  Periodic jobs run in the background (manage.py clock); they stop with the server."
 	@echo ""
-	@$(RUN_APP) python manage.py clock --while-pid $$$$ & clock=$$!; \
-	  trap 'kill $$clock 2>/dev/null' EXIT INT TERM; \
+	@$(RUN_APP) python manage.py clock --while-pid $$$$ & clock=$$!; live=; \
+	  if [ -n "$$REDIS_URL" ]; then \
+	    echo "  REDIS_URL is set: screens follow the live stream on port $(LIVE_PORT) (make live)"; \
+	    $(RUN_APP) uvicorn tvargrupp.live:application --host $(HOST) --port $(LIVE_PORT) --no-access-log --log-level warning & live=$$!; \
+	    export LIVE_URL="$${LIVE_URL:-http://$(HOST):$(LIVE_PORT)/live/}"; \
+	  fi; \
+	  trap 'kill $$clock $$live 2>/dev/null' EXIT INT TERM; \
 	  $(RUN_APP) python manage.py runserver $(HOST):$(PORT)
 
 ## make test: the whole suite on PostgreSQL, Redis, a Celery worker, SMTP and Chromium
@@ -77,6 +82,12 @@ format: install
 ## make worker: a Celery worker for production-like setups (needs REDIS_URL)
 worker: install-app
 	$(RUN_APP) celery -A tvargrupp worker --queues default,mail,pdf --loglevel INFO
+
+## make live: the live stream that projector and participant screens follow (needs REDIS_URL);
+## production runs it beside gunicorn, the reverse proxy sending /live/ to it (docs/deployment.md)
+LIVE_PORT ?= 8001
+live: install-app
+	$(RUN_APP) uvicorn tvargrupp.live:application --host $(HOST) --port $(LIVE_PORT) --no-access-log --timeout-graceful-shutdown 5
 
 ## make beat: the Celery clock (schedules, invitations, reminders, sweeper); needs REDIS_URL
 beat: install-app

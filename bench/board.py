@@ -196,7 +196,7 @@ def live_latency(meeting, topics, viewers, changes):
         connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
         version = None
         while not stop.is_set():
-            status, body = get(f"/live/{token}/?v={version}", connection=connection)
+            status, body = get(f"/poll/{token}/?v={version}", connection=connection)
             if status == 200:
                 new = int(body.decode().split(":")[1].strip(" }"))
                 get(fragment, cookie, connection)
@@ -258,7 +258,7 @@ def main():
         from board.models import BoardState
 
         version = BoardState.objects.get(meeting=meeting).version
-        check = throughput(f"/live/{token}/?v={version}")
+        check = throughput(f"/poll/{token}/?v={version}")
         trivial = throughput("/healthz")
         print(
             f"unchanged check: {check:.0f} req/s; trivial view {trivial:.0f} req/s "

@@ -6,6 +6,7 @@ converges on the last version.
 """
 
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -14,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from board import live
 from board.models import BoardState
 from groups.models import Department
 from meetings.models import Attendance, Meeting, MeetingStatus
@@ -69,6 +71,8 @@ def _lock(meeting: Meeting) -> BoardState:
 def _bump(state: BoardState) -> None:
     BoardState.objects.filter(pk=state.pk).update(version=F("version") + 1)
     state.refresh_from_db(fields=["version"])
+    # Screens following the stream hear of it once the change is visible to them.
+    transaction.on_commit(partial(live.publish, state.meeting_id, state.version))
 
 
 def _agenda(meeting: Meeting) -> list[Topic]:

@@ -12,5 +12,6 @@ urlpatterns = [
     path("m/<str:code>/screen/", views.screen, name="screen"),
     path("m/<str:code>/live/", views.participant, name="participant"),
     path("m/<str:code>/live/idea/", views.idea, name="idea"),
-    path("live/<str:token>/", views.poll, name="poll"),
+    # The version check screens poll (/live/ itself is the stream process's, make live).
+    path("poll/<str:token>/", views.poll, name="poll"),
 ]

@@ -1,11 +1,10 @@
 """The live board: the moderator's board, the projector screen and the participant view."""
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -13,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
 from accounts.middleware import without_user_language
-from board import services
+from board import live, services
 from board.forms import (
     FollowUpForm,
     IdeaForm,
@@ -23,6 +22,7 @@ from board.forms import (
     ParticipantIdeaForm,
     TimerForm,
 )
+from board.fragments import SHARED_VIEWS, shared_fragment
 from board.selectors import (
     board_page,
     board_version,
@@ -32,7 +32,6 @@ from board.selectors import (
 )
 from groups.access import Action, Role
 from meetings.selectors import meeting_get_for_user
-from topics.selectors import topics_readable
 
 TEMPLATES = {
     "board": "board/board.html",
@@ -41,29 +40,11 @@ TEMPLATES = {
 }
 
 
-SHARED_FRAGMENT_SECONDS = 120
-
-
 def _shared_fragment(request, meeting, view: str):
-    """The live fragment of the projector and participant views, one render per version.
-
-    It holds nothing personal (no CSRF token, remove buttons hidden until the page's
-    script shows the viewer's own), so every screen in the room gets the same bytes.
-    """
-    version = board_version(meeting_id=meeting.pk) or 0
-    # Whether post-its may be read before the start differs by role: part of the key.
-    readable = int(topics_readable(meeting=meeting))
-    prefix = f"board:{meeting.pk}"
-    suffix = f"{view}:{readable}:{meeting.status}:{request.LANGUAGE_CODE}"
-    key = f"{prefix}:{version}:{suffix}"
-    html = cache.get(key)
-    if html is None:
-        page = board_page(meeting=meeting, user=request.user, now=timezone.now())
-        if page.state.version != version:
-            key = f"{prefix}:{page.state.version}:{suffix}"
-        context = {"page": page, "view": view, "errors": [], "shared": True}
-        html = render_to_string(TEMPLATES[view] + "#live", context, request=request)
-        cache.set(key, html, SHARED_FRAGMENT_SECONDS)
+    """The projector's and participants' live fragment: the same bytes for every screen."""
+    _version, html = shared_fragment(
+        meeting=meeting, view=view, language=request.LANGUAGE_CODE, request=request
+    )
     return HttpResponse(html)
 
 
@@ -76,6 +57,12 @@ def _render(request, meeting, view: str, *, errors=(), status=200, early_start=F
         "view": view,
         "errors": list(errors),
         "early_start": early_start,
+        # Screens follow the stream when there is one; the moderator's board polls.
+        "stream_url": (
+            f"{settings.LIVE_URL}{meeting.code}/{view}/"
+            if view in SHARED_VIEWS and live.streaming()
+            else ""
+        ),
     }
     template = TEMPLATES[view]
     if request.GET.get("fragment") == "live" or (request.htmx and request.method == "POST"):

@@ -403,6 +403,76 @@ def stop_celery_worker(process) -> None:
     process.log_file.close()
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_live_stream(*, port: int | None = None, env: dict | None = None):
+    """Start the real live-stream process (`make live`: uvicorn) on the test database.
+
+    Returns the process with `.url` (its base, e.g. http://127.0.0.1:PORT/live/) once
+    it answers its health check with its Redis subscription held.
+    """
+    port = port or free_port()
+    log_path = ROOT / "var" / f"test-live-{port}.log"
+    log_path.parent.mkdir(exist_ok=True)
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "tvargrupp.live:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--timeout-graceful-shutdown",
+            "1",
+        ],
+        cwd=ROOT,
+        env=_worker_env(env),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    process.log_path = log_path
+    process.log_file = log
+    process.port = port
+    process.url = f"http://127.0.0.1:{port}/live/"
+    import urllib.request
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(process.url + "healthz", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return process
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"The live stream did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.2)
+
+
+def stop_live_stream(process, *, kill: bool = False) -> None:
+    if process.poll() is None:
+        if kill:
+            os.killpg(process.pid, 9)
+        else:
+            process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    process.log_file.close()
+
+
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker, redis_available, smtp_server):
     """A real `celery worker` process consuming from Redis, on the test database."""

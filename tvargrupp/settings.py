@@ -78,6 +78,20 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # The address people reach the app under; used for links in e-mails.
 SITE_URL = env_url("SITE_URL", "http://127.0.0.1:8000", schemes=("http", "https")).rstrip("/")
 
+# The live stream (`make live`, board/stream.py): where screens open it. A path under
+# this site (the reverse proxy sends /live/ to the stream process), or a full address
+# on another port (then the stream answers only the origins below). Needs REDIS_URL;
+# "off" makes every screen poll.
+LIVE_URL = env_str("LIVE_URL", "/live/")
+if LIVE_URL == "off":
+    LIVE_URL = ""
+elif LIVE_URL and not LIVE_URL.endswith("/"):
+    LIVE_URL += "/"
+# Pages on these origins may open the stream from another port or host.
+LIVE_ALLOWED_ORIGINS = [SITE_URL, *CSRF_TRUSTED_ORIGINS]
+# An idle stream gets a comment this often, so proxies and browsers keep it open.
+LIVE_KEEPALIVE_SECONDS = env_int("LIVE_KEEPALIVE_SECONDS", 15, minimum=1, maximum=300)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -390,7 +404,8 @@ CONTENT_SECURITY_POLICY = {
         "style-src": [SELF],
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
-        "connect-src": [SELF],
+        # The live stream may be on another port or host (LIVE_URL).
+        "connect-src": [SELF, origin(LIVE_URL)] if "://" in LIVE_URL else [SELF],
         # The organisation sign-in button posts, then redirects to the provider.
         "form-action": [SELF, origin(OIDC_SERVER_URL)] if SIGNIN_OIDC else [SELF],
         "frame-ancestors": [NONE],

@@ -1,9 +1,11 @@
 // The live board: follow changes, count down, keyboard, focus, drag and drop.
 //
 // Three parts, kept apart so each can change alone:
-// - followVersions(): learns that the board has a new version. Today it polls a
-//   one-query endpoint every second (every five when the tab is hidden); a
-//   server-sent-events stream can replace it without touching the rest.
+// - followStream()/followVersions(): learn that the board has a new version. The
+//   projector and participant screens follow a server-sent-events stream that carries
+//   the new fragment itself; without one (no Redis, a buffering proxy, the stream
+//   process restarting) and on the moderator's board, a one-query endpoint is polled
+//   every second (every five when the tab is hidden).
 // - refresh()/swap(): fetch the page's live fragment and swap it in, unless
 //   someone is typing inside it (then the swap waits until they leave the field),
 //   keeping focus and open disclosures where they were.
@@ -11,6 +13,8 @@
 
 const POLL_MS = 1000;
 const HIDDEN_POLL_MS = 5000;
+const STREAM_SILENT_MS = 5000; // no first message by then: a proxy is buffering the stream
+const STREAM_RETRY_MS = 15000; // after giving up on a stream, try a new one this often
 
 // Keys of the moderator's board (the help dialog lists each; a test checks it).
 export const BOARD_KEYS = {
@@ -30,10 +34,12 @@ const TO_CURRENT = new Set(["give", "next", "previous", "start", "parked", "subm
 const root = document.querySelector("[data-board]");
 if (root) start(root);
 
-function followVersions(root, currentVersion, onNewVersion) {
+// Polls the one-query version endpoint; `active()` says whether to poll now (the
+// stream, when it is healthy, makes polling unnecessary).
+function followVersions(root, currentVersion, onNewVersion, active = () => true) {
   let inFlight = false;
   async function poll() {
-    if (!inFlight) {
+    if (!inFlight && active()) {
       inFlight = true;
       try {
         const url = `${root.dataset.pollUrl}?v=${encodeURIComponent(currentVersion())}`;
@@ -51,6 +57,49 @@ function followVersions(root, currentVersion, onNewVersion) {
     setTimeout(poll, document.hidden ? HIDDEN_POLL_MS : POLL_MS);
   }
   setTimeout(poll, POLL_MS);
+}
+
+// The projector and participant screens follow the stream (server-sent events) when the
+// page names one; it sends the current fragment at once and each change after. While it
+// is down (never opened, reconnecting, or held back by a buffering proxy) the screen
+// polls, so no change is lost either way.
+function followStream(root, onFragment) {
+  const url = root.dataset.streamUrl;
+  const status = { healthy: false };
+  // Which way this screen follows the board now ("stream" or "poll"): for tests and support.
+  const mode = (healthy) => {
+    status.healthy = healthy;
+    root.dataset.live = healthy ? "stream" : "poll";
+  };
+  mode(false);
+  if (!url || !window.EventSource) return status;
+  let source = null;
+  let silentTimer = null;
+
+  function open() {
+    source = new EventSource(url, { withCredentials: true });
+    silentTimer = setTimeout(giveUp, STREAM_SILENT_MS);
+    source.addEventListener("live", (message) => {
+      clearTimeout(silentTimer);
+      mode(true);
+      onFragment(message.data);
+    });
+    source.addEventListener("error", () => {
+      // The browser reconnects by itself (readyState CONNECTING); poll meanwhile.
+      mode(false);
+      if (source.readyState === EventSource.CLOSED) giveUp();
+    });
+  }
+
+  function giveUp() {
+    clearTimeout(silentTimer);
+    mode(false);
+    source?.close();
+    setTimeout(open, STREAM_RETRY_MS);
+  }
+
+  open();
+  return status;
 }
 
 function start(root) {
@@ -355,5 +404,9 @@ function start(root) {
   showOwnControls();
   syncTools();
   tick();
-  followVersions(root, version, refresh);
+  const stream = followStream(root, (html) => {
+    if (typingInLive()) pending = true;
+    else swap(html);
+  });
+  followVersions(root, version, refresh, () => !stream.healthy);
 }
