@@ -16,6 +16,18 @@ from topics.models import Contribution, FollowUp, Topic, TopicLink, TopicStatus
 from topics.selectors import topics_readable
 
 POLL_SALT = "board.poll"
+AGENDA_FIELDS = (
+    "code",
+    "title",
+    "status",
+    "position",
+    "created_at",
+    "meeting_id",
+    "department__code",
+    "department__name",
+    "department__short_name",
+    "department__colour",
+)
 
 
 @dataclass
@@ -110,9 +122,11 @@ def board_page(*, meeting: Meeting, user: User, now: datetime) -> BoardPage:
     state = BoardState.objects.filter(meeting=meeting).select_related(
         "topic__department", "topic__author"
     ).first() or BoardState(meeting=meeting, version=0)
+    # The agenda shows a title, a department and a count: not the four long fields.
     topics = list(
         meeting.topics.filter(status__in=ON_BOARD if readable else [])
-        .select_related("department", "author")
+        .select_related("department")
+        .only(*AGENDA_FIELDS)
         .annotate(
             idea_count=Coalesce(
                 Subquery(

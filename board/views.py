@@ -136,6 +136,9 @@ def act(request, code: str):
     meeting = meeting_get_for_user(user=request.user, code=code, action=Action.MODERATE)
     action = request.POST.get("action", "")
     topic_code = request.POST.get("topic", "")
+    # The agenda's buttons share one form: each says "action:post-it code".
+    if "card" in request.POST:
+        action, _sep, topic_code = request.POST["card"].partition(":")
     departments = meeting.group.departments.active()
     errors: list[str] = []
     early_start = False

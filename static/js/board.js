@@ -195,7 +195,8 @@ function start(root) {
   document.addEventListener("submit", (event) => {
     const submitter = event.submitter;
     const form = event.target;
-    const action = submitter?.name === "action" ? submitter.value : form.elements.action?.value;
+    let action = submitter?.name === "action" ? submitter.value : form.elements.action?.value;
+    if (submitter?.name === "card") action = submitter.value.split(":")[0]; // "give:CODE"
     intent = { action, key: keyOf(submitter) ?? keyOf(form), inLive: live.contains(form), form };
   }, true);
 
@@ -361,7 +362,7 @@ function start(root) {
         over.insertAdjacentElement(after ? "afterend" : "beforebegin", dragged);
       }
       const order = [...list.querySelectorAll("[data-code]")].map((el) => el.dataset.code).join(",");
-      const form = dragged.querySelector("form");
+      const form = dragged.closest("form");
       const body = new FormData(form);
       body.set("action", "reorder");
       body.set("order", order);

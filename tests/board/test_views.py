@@ -272,7 +272,7 @@ def _fill(world, size):
     board_give_word(meeting=world.meeting, code=focus.code)
 
 
-@pytest.mark.parametrize("size", [5, 60])
+@pytest.mark.parametrize("size", [5, 60, 200])
 @pytest.mark.parametrize(
     ("name", "role", "fragment", "queries"),
     [
@@ -344,3 +344,53 @@ def test_author_edits_their_idea_and_others_cannot(client, world, live):
     client.force_login(world.moderator)
     client.post(url, {"action": "remove", "contribution": idea.pk, "view": "board"})
     assert not Contribution.objects.exists()
+
+
+def test_the_agenda_is_one_form_whose_buttons_name_their_post_it(client, world, live):
+    """No form or CSRF token per post-it: one form, the button's value says which one."""
+    others = [TopicFactory(meeting=world.meeting, department=world.hr) for _ in range(3)]
+    client.force_login(world.moderator)
+    html = client.get(reverse("board:board", args=[world.meeting.code])).content.decode()
+    agenda = html[
+        html.index('id="agenda-form"') : html.index("</form>", html.index('id="agenda-form"'))
+    ]
+    assert agenda.count('name="csrfmiddlewaretoken"') == 1
+    for topic in (live, *others):
+        assert f'name="card" value="give:{topic.code}"' in agenda
+    response = client.post(
+        reverse("board:act", args=[world.meeting.code]),
+        {"card": f"give:{others[1].code}"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert f'data-focus="{others[1].code}"' in response.content.decode()
+    client.post(
+        reverse("board:act", args=[world.meeting.code]), {"card": f"parked:{others[2].code}"}
+    )
+    others[2].refresh_from_db()
+    assert others[2].status == "parked"
+
+
+def test_a_card_naming_no_post_it_of_this_board_is_refused_with_a_message(client, world, live):
+    client.force_login(world.moderator)
+    response = client.post(
+        reverse("board:act", args=[world.meeting.code]),
+        {"card": "give:nosuchcode"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert "Den lappen finns inte på den här tavlan." in response.content.decode()
+
+
+def test_the_cached_agenda_follows_every_board_version(client, world, live):
+    """The agenda rows are cached per version: a change shows at once, never a stale row."""
+    other = TopicFactory(meeting=world.meeting, department=world.hr, title="Andra lappen")
+    client.force_login(world.moderator)
+    url = reverse("board:board", args=[world.meeting.code])
+    first = client.get(url).content.decode()
+    row = first[first.rindex("<li", 0, first.index(f'data-code="{other.code}"')) :]
+    assert "agenda-item--current" not in row[: row.index(">")]
+    board_give_word(meeting=world.meeting, code=other.code)
+    second = client.get(url).content.decode()
+    row = second[second.rindex("<li", 0, second.index(f'data-code="{other.code}"')) :]
+    assert "agenda-item--current" in row[: row.index(">")]
