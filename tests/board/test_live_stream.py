@@ -6,8 +6,10 @@ writes publish through Redis after they commit, and the stream pushes the fragme
 
 import copy
 import http.client
+import socket
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
 from urllib.parse import urlparse
@@ -389,3 +391,62 @@ def test_screens_follow_the_stream_fall_back_to_polling_and_come_back(
         for context in contexts:
             context.close()
         stop_live_stream(process)
+
+
+@pytest.mark.browser
+def test_a_stream_held_back_by_a_buffering_proxy_leaves_the_screen_polling(
+    browser, live_server, world, running, settings
+):
+    """A proxy that buffers answers 200 and then sends nothing: the screen keeps polling."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held = []
+
+    def hold():
+        while True:
+            try:
+                conn, _addr = listener.accept()
+            except OSError:
+                return
+            request = conn.recv(65536).decode("latin-1")
+            origin = next(
+                (
+                    line.split(":", 1)[1].strip()
+                    for line in request.split("\r\n")
+                    if line.lower().startswith("origin:")
+                ),
+                "",
+            )
+            conn.sendall(
+                (
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                    f"Access-Control-Allow-Origin: {origin}\r\n"
+                    "Access-Control-Allow-Credentials: true\r\n\r\n"
+                ).encode()
+            )
+            held.append(conn)  # and never a byte more
+
+    threading.Thread(target=hold, daemon=True).start()
+    host = urlparse(live_server.url).hostname
+    port = listener.getsockname()[1]
+    settings.LIVE_URL = f"http://{host}:{port}/live/"
+    policy = copy.deepcopy(settings.CONTENT_SECURITY_POLICY)
+    policy["DIRECTIVES"]["connect-src"] = ["'self'", f"http://{host}:{port}"]
+    settings.CONTENT_SECURITY_POLICY = policy
+    context = signed_in_context(browser, live_server, world.participant)
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server.url}/m/{world.meeting.code}/screen/")
+        wait_until_connected = time.monotonic() + 10
+        while not held and time.monotonic() < wait_until_connected:
+            time.sleep(0.1)
+        assert held, "the screen never opened its stream"
+        board_give_word(meeting=world.meeting, code=running[1].code)
+        expect(page.locator("#live")).to_have_attribute("data-focus", running[1].code)
+        expect(page.locator("[data-board]")).to_have_attribute("data-live", "poll")
+    finally:
+        context.close()
+        listener.close()
+        for conn in held:
+            conn.close()
