@@ -27,8 +27,8 @@ Figures go to docs/performance.md by hand, with the date and this command.
 
 import argparse
 import asyncio
+import contextlib
 import http.client
-import json
 import multiprocessing
 import os
 import re
@@ -173,7 +173,7 @@ async def poll_screen(code, viewer, arrivals, stop):
     await asyncio.sleep(hash(token) % 1000 / 1000)  # screens opened at different moments
     while not stop.is_set():
         try:
-            status, body = await fetch(f"/poll/{token}/?v={version}")
+            status, _body = await fetch(f"/poll/{token}/?v={version}")
             if status == 200:
                 _status, fragment = await fetch(f"{page}?fragment=live", cookie)
                 match = VERSION.search(fragment)
@@ -182,10 +182,8 @@ async def poll_screen(code, viewer, arrivals, stop):
                     arrivals.append((version, time.time()))
         except OSError:
             pass
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 1.0)
-        except TimeoutError:
-            pass
 
 
 async def open_stream(code, viewer):
@@ -352,14 +350,35 @@ def main():
 
     connections.close_all()
     gunicorn = start(
-        [sys.executable, "-m", "gunicorn", "tvargrupp.wsgi", "--workers", "2", "--bind",
-         f"127.0.0.1:{WEB_PORT}", "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "tvargrupp.wsgi",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{WEB_PORT}",
+            "--log-level",
+            "warning",
+        ],
         WEB_PORT,
         "/healthz",
     )
     stream = start(
-        [sys.executable, "-m", "uvicorn", "tvargrupp.live:application", "--host", "127.0.0.1",
-         "--port", str(LIVE_PORT), "--no-access-log", "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "tvargrupp.live:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(LIVE_PORT),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
         LIVE_PORT,
         "/live/healthz",
     )
@@ -369,8 +388,14 @@ def main():
         for n in args.screens:
             for mode in ("stream", "poll"):
                 measure(
-                    mode, meeting.code, topics, mod_cookie, viewers[:n], args.seconds,
-                    processes, storm=n == max(args.screens),
+                    mode,
+                    meeting.code,
+                    topics,
+                    mod_cookie,
+                    viewers[:n],
+                    args.seconds,
+                    processes,
+                    storm=n == max(args.screens),
                 )
     finally:
         for process in processes.values():
