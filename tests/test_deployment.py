@@ -32,13 +32,13 @@ from tests.factories import UserFactory
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
-APP_SERVICES = ("migrate", "web", "worker", "beat")
+APP_SERVICES = ("migrate", "web", "live", "worker", "beat")
 VENV_BIN = Path(sys.executable).parent
 
 # Read by gunicorn itself rather than by our code (gunicorn.conf.py names them).
 READ_BY_GUNICORN = {"WEB_CONCURRENCY", "FORWARDED_ALLOW_IPS"}
 # Only docker-compose.yml reads these (the database password, the published port).
-READ_BY_COMPOSE = {"POSTGRES_PASSWORD", "HTTP_PORT"}
+READ_BY_COMPOSE = {"POSTGRES_PASSWORD", "HTTP_PORT", "LIVE_PORT"}
 
 
 def env_example() -> dict[str, str]:
@@ -63,12 +63,12 @@ def variables_read_by_the_code() -> set[str]:
 
 
 def test_compose_has_the_services_the_deployment_needs():
-    assert set(SERVICES) == {"migrate", "web", "worker", "beat", "db", "redis", "mail"}
+    assert set(SERVICES) == {"migrate", "web", "live", "worker", "beat", "db", "redis", "mail"}
     assert SERVICES["mail"]["profiles"] == ["mail"]  # the mail catcher only when asked for
     for name in APP_SERVICES:
         assert SERVICES[name]["build"] == "."
         assert SERVICES[name]["env_file"] == ".env"  # one .env file for every app service
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "live", "worker", "beat"):
         depends = SERVICES[name]["depends_on"]
         assert depends["db"]["condition"] == "service_healthy"
         assert depends["redis"]["condition"] == "service_healthy"
@@ -124,6 +124,8 @@ def test_health_checks_use_healthz_and_readyz():
     assert web == ["CMD", "python", "-m", "tvargrupp.probe", "http://127.0.0.1:8000/healthz"]
     beat = SERVICES["beat"]["healthcheck"]["test"]
     assert beat == ["CMD", "python", "-m", "tvargrupp.probe", "http://web:8000/readyz"]
+    live = SERVICES["live"]["healthcheck"]["test"]
+    assert live == ["CMD", "python", "-m", "tvargrupp.probe", "http://127.0.0.1:8001/live/healthz"]
     worker = SERVICES["worker"]["healthcheck"]["test"]
     assert worker[0] == "CMD-SHELL" and "inspect ping" in worker[1]
     assert SERVICES["db"]["healthcheck"]["test"][:2] == ["CMD", "pg_isready"]
@@ -167,6 +169,7 @@ class Deployment:
     def __init__(self, tmp_path: Path, smtp_port: int):
         self.var = tmp_path / "var"
         self.port = _free_port()
+        self.live_port = _free_port()
         self.redis_port = _free_port()
         database_url = _worker_env()["DATABASE_URL"]
         self.env = {
@@ -196,6 +199,8 @@ class Deployment:
             word = word.replace("/app/var", str(self.var))
             word = word.replace("http://127.0.0.1:8000", f"http://127.0.0.1:{self.port}")
             word = word.replace("http://web:8000", f"http://127.0.0.1:{self.port}")
+            word = word.replace("http://127.0.0.1:8001", f"http://127.0.0.1:{self.live_port}")
+            word = str(self.live_port) if word == "8001" else word
             replaced.append(word)
         if replaced[0] == "python":
             replaced[0] = sys.executable
@@ -366,10 +371,13 @@ def test_compose_commands_start_for_real_answer_and_log_as_json(deployment, smtp
 
     UserFactory(email="maria@example.se")
     deployment.start("web", SERVICES["web"]["command"])
+    deployment.start("live", SERVICES["live"]["command"])
     deployment.start("worker", SERVICES["worker"]["command"])
     deployment.start("beat", SERVICES["beat"]["command"])
 
     assert "/healthz" in " ".join(deployment.wait_healthy("web", timeout=60).args)
+    # The live stream holds its Redis subscription (it says so at /live/healthz).
+    assert json.loads(deployment.wait_healthy("live", timeout=60).stdout)["redis"] is True
     deployment.wait_healthy("worker", timeout=90)
     # A worker records a heartbeat when it starts (and then every minute on beat's
     # clock): /readyz answers 200, which is beat's health check.
@@ -446,6 +454,9 @@ def test_compose_commands_start_for_real_answer_and_log_as_json(deployment, smtp
 
     codes = deployment.stop()
     assert codes["web"] == 0 and codes["worker"] == 0 and codes["beat"] == 0, codes
+    # uvicorn shuts down cleanly, then re-raises the SIGTERM it was stopped with.
+    assert codes["live"] in (0, -signal.SIGTERM), codes
+    assert "Finished server process" in deployment.log("live")
 
     web_lines = json_lines(deployment.log("web"))
     request_line = next(line for line in web_lines if line.get("request_id") == request_id)
