@@ -500,7 +500,11 @@ def browser():
         Path(CHROMIUM).exists() and shutil.which(CHROMIUM), "Chromium (/usr/bin/chromium)"
     )
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # Assertions wait for the page; on a shared two-core machine under a full suite a
+    # board action has been seen to take over five seconds (Playwright's default).
+    expect.set_options(timeout=15_000)
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
