@@ -1,12 +1,16 @@
 """The summary's e-mail: one per recipient, HTML and text, with the PDF attached.
 
 `render_summary` reads the summary and its PDF once per batch (the `cache`),
-so a worker sending 300 copies reads the PDF once. Until the PDF of the sent
-version exists the message is not ready and waits (it is released the moment
-the render finishes). When the last copy of a summary has gone, `summary_settle`
-marks the summary sent.
+so a worker sending 300 copies reads the PDF once; the PDF's MIME part, base64
+and all, is built once per summary version in each worker process and attached
+as it is to every copy, so each copy encodes only its own text and HTML. Until
+the PDF of the sent version exists the message is not ready and waits (it is
+released the moment the render finishes). When the last copy of a summary has
+gone, `summary_settle` marks the summary sent.
 """
 
+from email import encoders
+from email.mime.base import MIMEBase
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -58,6 +62,29 @@ def _prepared(message: Message, cache: dict) -> tuple[Summary, bytes, list[tuple
     return summary, data, listed
 
 
+_PARTS: dict[tuple, MIMEBase] = {}  # the PDF parts this worker process has built
+_PARTS_KEPT = 4  # a few summaries' parts at most, however long the process lives
+
+
+def pdf_part(*, summary: Summary, pdf: bytes, filename: str) -> MIMEBase:
+    """The PDF as a base64 MIME part, built once per summary version and reused.
+
+    The same part object goes into every copy; the e-mail generator only reads
+    it, so each message encodes only its own text and HTML.
+    """
+    key = (summary.pk, summary.content_version, summary.pdf.name, filename)
+    part = _PARTS.get(key)
+    if part is None:
+        part = MIMEBase("application", "pdf")
+        part.set_payload(pdf)
+        encoders.encode_base64(part)
+        part.add_header("Content-Disposition", "attachment", filename=filename)
+        while len(_PARTS) >= _PARTS_KEPT:
+            _PARTS.pop(next(iter(_PARTS)))
+        _PARTS[key] = part
+    return part
+
+
 def render_summary(message: Message, cache: dict) -> EmailMultiAlternatives:
     summary, pdf, topics = _prepared(message, cache)
     meeting = summary.meeting
@@ -86,7 +113,7 @@ def render_summary(message: Message, cache: dict) -> EmailMultiAlternatives:
     email.attach_alternative(html, "text/html")
     # The file name stays ISO (sortable, no spaces); the subject is written for people.
     iso = timezone.localtime(meeting.starts_at, ZoneInfo(meeting.group.time_zone)).date()
-    email.attach(f"sammanfattning-{iso.isoformat()}.pdf", pdf, "application/pdf")
+    email.attach(pdf_part(summary=summary, pdf=pdf, filename=f"sammanfattning-{iso}.pdf"))
     return email
 
 

@@ -4,6 +4,7 @@ import io
 from datetime import timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -20,7 +21,7 @@ from summaries.models import Summary, SummaryStatus
 from summaries.pdf import static_path
 from summaries.selectors import summary_messages
 from summaries.services import meeting_close, summary_render, summary_send
-from tests.conftest import header
+from tests.conftest import header, send_outbox
 from tests.factories import (
     AttendanceFactory,
     ContributionFactory,
@@ -229,6 +230,55 @@ def test_each_email_is_in_the_recipients_language_with_the_pdf(world, closed):
     swedish = render_summary(summary_messages(summary=closed).get(address="head@example.se"), {})
     assert swedish.subject.startswith("[Tvärgrupp] Sammanfattning: Tvärgrupp IT ")
     assert "Bemanning av akuten kvällstid" in swedish.body
+
+
+def test_every_recipient_gets_the_same_pdf_bytes_and_it_parses_as_the_pdf(world, closed, mailbox):
+    summary_render(summary_id=closed.pk)
+    summary_send(summary=closed, by=world.moderator)
+    send_outbox()
+    received = mailbox.wait_for(2)
+    assert sorted(header(m, "To") for m in received) == [
+        "head@example.se",
+        "participant@example.se",
+    ]
+    attachments = [
+        next(part for part in m.walk() if part.get_content_type() == "application/pdf")
+        for m in received
+    ]
+    # What went on the wire, base64 and all, and what it decodes to: one PDF for everyone.
+    assert attachments[0].as_bytes() == attachments[1].as_bytes()
+    pdf = attachments[0].get_content()
+    closed.refresh_from_db()
+    with closed.pdf.open("rb") as stored:
+        assert pdf == stored.read()
+    reader = PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) >= 2
+    assert "Bemanning av akuten kvällstid" in "\n".join(p.extract_text() for p in reader.pages)
+    zone = ZoneInfo(world.meeting.group.time_zone)
+    date = timezone.localtime(world.meeting.starts_at, zone).date().isoformat()
+    assert {a.get_filename() for a in attachments} == {f"sammanfattning-{date}.pdf"}
+    # Encoded once: each copy carries the part made for this version, in any batch.
+    messages = summary_messages(summary=closed)
+    parts = [render_summary(m, {}).attachments[-1] for m in messages]
+    assert parts[0] is parts[1]
+    # A new version of the summary is a new PDF, not the part made for the last one.
+    first = render_summary(messages.first(), {}).message()
+    closed.intro = "Ny inledning"
+    closed.content_version += 1
+    closed.save()
+    summary_render(summary_id=closed.pk)
+    second = render_summary(messages.first(), {}).message()
+    pdfs = [
+        next(p for p in m.walk() if p.get_content_type() == "application/pdf").get_payload(
+            decode=True
+        )
+        for m in (first, second)
+    ]
+    assert pdfs[0] == pdf
+    assert pdfs[1] != pdf
+    assert "Ny inledning" in "\n".join(
+        p.extract_text() for p in PdfReader(io.BytesIO(pdfs[1])).pages
+    )
 
 
 def test_send_asks_first_then_writes_one_delivery_per_recipient(client, world, closed):
