@@ -150,6 +150,16 @@ class GroupSettingsForm(GroupFieldsMixin):
         ),
         required=False,
     )
+    status_days_before = forms.IntegerField(
+        label=gettext_lazy("Ask for the status of follow-ups and micro-projects (days before)"),
+        min_value=1,
+        max_value=30,
+        required=False,
+        help_text=gettext_lazy(
+            "Owners of open follow-ups and micro-projects get one e-mail this many days "
+            "before each meeting, with a link for each item that works without signing in."
+        ),
+    )
 
     @classmethod
     def for_group(cls, group: Group, data=None) -> "GroupSettingsForm":
@@ -158,6 +168,7 @@ class GroupSettingsForm(GroupFieldsMixin):
             "description": group.description,
             "time_zone": group.time_zone,
             "allow_read_ahead": group.allow_read_ahead,
+            "status_days_before": group.status_days_before,
         }
         return cls(data, initial=initial, prefix="group")
 

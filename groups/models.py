@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
@@ -54,6 +55,15 @@ class Group(TimestampedModel):
         blank=True,
         verbose_name=_("IT role"),
         help_text=_("People from IT who read and write the group's IT perspective."),
+    )
+    status_days_before = models.PositiveSmallIntegerField(
+        _("days before a meeting that owners are asked for their status"),
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(30)],
+        help_text=_(
+            "Owners of open follow-ups and micro-projects get one e-mail asking "
+            "“Vad har hänt sedan sist?”, with a link for each item."
+        ),
     )
     allow_read_ahead = models.BooleanField(
         _("heads may read each other's post-its before the meeting"), default=True

@@ -85,13 +85,21 @@ def group_create(
 
 @transaction.atomic
 def group_update(
-    *, group: Group, name: str, description: str, time_zone: str, allow_read_ahead: bool
+    *,
+    group: Group,
+    name: str,
+    description: str,
+    time_zone: str,
+    allow_read_ahead: bool,
+    status_days_before: int | None = None,
 ) -> Group:
     """Rename or re-describe a group. Meetings already planned keep their times."""
     group.name = name.strip()
     group.description = description.strip()
     group.time_zone = time_zone
     group.allow_read_ahead = allow_read_ahead
+    if status_days_before is not None:
+        group.status_days_before = status_days_before
     group.full_clean()
     group.save()
     return group

@@ -22,6 +22,7 @@ from tests.factories import (
     TopicFactory,
     UserFactory,
 )
+from topics.messages import status_token
 from topics.models import ITPerspective, MicroProject, Solution, Topic
 
 ROLES = ["anonymous", "outsider", "guest", "participant", "it", "head", "moderator", "admin"]
@@ -248,6 +249,8 @@ MATRIX = [
     ("micro_project_detail", "get", IT_ONLY),
     ("micro_project_detail", "post", IT_WRITE),
     ("topic_detail", "get", MEMBERS),
+    # The signed link is the key: it answers the same whoever is signed in, or nobody.
+    ("status_answer", "get", dict.fromkeys(ROLES, 200)),
     ("department_detail", "get", MEMBERS),
     # Issue 14: the radar, search, export, insights and strategy goals.
     ("postit_radar", "post", {**MEETING_MODERATORS_ONLY, "head": 200}),
@@ -326,6 +329,10 @@ def _url(name, world):
             "topics:micro_project_detail", args=[world.micro_project.code]
         ),
         "topic_detail": reverse("topics:topic_detail", args=[world.closed_topic.code]),
+        "status_answer": reverse(
+            "topics:status_answer",
+            args=[status_token(meeting=world.meeting, user=world.head, follow_up=world.follow_up)],
+        ),
         "department_detail": reverse(
             "topics:department_detail", args=[world.group.code, world.hr.code]
         ),

@@ -284,3 +284,18 @@ class MicroProjectFilterForm(forms.Form):
             self.fields["department"].queryset = departments
         if people is not None:
             self.fields["owner"].queryset = people
+
+
+class StatusAnswerForm(forms.Form):
+    """The owner's answer through a status link: one text and a status."""
+
+    text = forms.CharField(
+        label=_("What has happened since last time?"),
+        max_length=TEXT_MAX,
+        widget=forms.Textarea(attrs={"rows": "5"}),
+    )
+    status = forms.ChoiceField(label=_("Status"))
+
+    def __init__(self, *args, choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = choices

@@ -543,3 +543,67 @@ class MicroProjectChange(Change):
 
     def __str__(self) -> str:
         return f"{self.micro_project} @ {self.at:%Y-%m-%d %H:%M}"
+
+
+# --- Owners' answers before a meeting ---------------------------------------------------
+
+
+class StatusAnswer(TimestampedModel):
+    """An owner's answer to "Vad har hänt sedan sist?" for one follow-up or micro-project,
+    before one meeting. Answering again through the same link updates this row."""
+
+    meeting = models.ForeignKey(
+        Meeting, on_delete=models.CASCADE, related_name="status_answers", verbose_name=_("meeting")
+    )
+    follow_up = models.ForeignKey(
+        FollowUp,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="status_answers",
+        verbose_name=_("follow-up"),
+    )
+    micro_project = models.ForeignKey(
+        MicroProject,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="status_answers",
+        verbose_name=_("micro-project"),
+    )
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("answered by"),
+    )
+    text = BoundedTextField(_("what has happened since last time"), max_length=TEXT_MAX)
+    status = models.CharField(_("status"), max_length=16)
+
+    class Meta:
+        verbose_name = _("status answer")
+        verbose_name_plural = _("status answers")
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(follow_up__isnull=False, micro_project__isnull=True)
+                    | models.Q(follow_up__isnull=True, micro_project__isnull=False)
+                ),
+                name="statusanswer_one_item",
+            ),
+            models.UniqueConstraint(
+                fields=["meeting", "follow_up"],
+                condition=models.Q(follow_up__isnull=False),
+                name="statusanswer_once_per_follow_up",
+            ),
+            models.UniqueConstraint(
+                fields=["meeting", "micro_project"],
+                condition=models.Q(micro_project__isnull=False),
+                name="statusanswer_once_per_micro_project",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:60]

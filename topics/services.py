@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
@@ -19,9 +20,16 @@ from groups.models import Department, Group
 from meetings.messages import notice_kind_name
 from meetings.models import Meeting, MeetingStatus, NoticeKind, Schedule
 from meetings.services import notices_queue
+from outbox.models import Message
 from outbox.selectors import messages_about
-from outbox.services import messages_queue
-from topics.messages import DEADLINE_POST_KIND, OVERDUE_POST_KIND
+from outbox.services import Outgoing, messages_queue
+from topics.messages import (
+    DEADLINE_POST_KIND,
+    OVERDUE_POST_KIND,
+    OVERDUE_REMINDER_KIND,
+    STATUS_REQUEST_KIND,
+    STATUS_SALT,
+)
 from topics.models import (
     FOLLOW_UP_TRANSITIONS,
     MICRO_PROJECT_OPEN,
@@ -35,6 +43,7 @@ from topics.models import (
     MicroProjectChange,
     MicroProjectStatus,
     Solution,
+    StatusAnswer,
     SubmissionReopening,
     Topic,
     TopicStatus,
@@ -692,3 +701,255 @@ def micro_project_change(
         micro_project=current, by=by, by_name=by.display_name if by else "", changes=changes
     )
     return current
+
+
+# --- Status before the meeting: "Vad har hänt sedan sist?" -----------------------------
+
+ASKING_MEETING_STATUSES = [MeetingStatus.PLANNED, MeetingStatus.OPEN]
+
+
+class StatusLinkError(Exception):
+    """A status link that cannot be used: `reason` is "tampered", "expired" or "foreign"."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class StatusLink:
+    meeting: Meeting
+    user: User
+    follow_up: FollowUp | None
+    micro_project: MicroProject | None
+
+    @property
+    def item(self):
+        return self.follow_up or self.micro_project
+
+
+def status_link_read(token: str, *, now: datetime | None = None) -> StatusLink:
+    """What a status link stands for, or `StatusLinkError`: a tampered link, one whose
+    meeting has started (or been cancelled), or one whose item is no longer this
+    person's (another owner, or no longer open)."""
+    now = now or timezone.now()
+    try:
+        data = signing.loads(token, salt=STATUS_SALT)
+        meeting_code, user_code, kind, code = data["m"], data["u"], data["k"], data["c"]
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        raise StatusLinkError("tampered") from None
+    meeting = Meeting.objects.select_related("group").filter(code=meeting_code).first()
+    user = User.objects.filter(code=user_code, is_active=True).first()
+    if meeting is None or user is None:
+        raise StatusLinkError("tampered")
+    if meeting.starts_at <= now or meeting.status not in ASKING_MEETING_STATUSES:
+        raise StatusLinkError("expired")
+    follow_up = micro_project = None
+    if kind == "f":
+        follow_up = (
+            FollowUp.objects.select_related("owner", "owner_department", "meeting", "topic")
+            .filter(code=code, meeting__group=meeting.group_id)
+            .first()
+        )
+        if follow_up is None:
+            raise StatusLinkError("tampered")
+        if not _answers_for(user=user, follow_up=follow_up):
+            raise StatusLinkError("foreign")
+    elif kind == "p":
+        micro_project = (
+            MicroProject.objects.select_related("owner", "topic__meeting", "topic__department")
+            .filter(code=code, topic__meeting__group=meeting.group_id)
+            .first()
+        )
+        if micro_project is None:
+            raise StatusLinkError("tampered")
+        if micro_project.owner_id != user.pk:
+            raise StatusLinkError("foreign")
+    else:
+        raise StatusLinkError("tampered")
+    return StatusLink(meeting=meeting, user=user, follow_up=follow_up, micro_project=micro_project)
+
+
+def _answers_for(*, user: User, follow_up: FollowUp) -> bool:
+    """Who answers for a follow-up: its owner, or with none, a head of its department."""
+    if follow_up.owner_id is not None:
+        return follow_up.owner_id == user.pk
+    department = follow_up.owner_department
+    return (
+        department is not None
+        and not department.archived
+        and department.heads.filter(pk=user.pk).exists()
+    )
+
+
+def status_choices(link: StatusLink) -> list[tuple[str, str]]:
+    """The statuses an owner may report through the link: the item's own and the ones its
+    lifecycle allows next (a follow-up is dropped with the answer as its reason)."""
+    if link.follow_up is not None:
+        current, statuses, transitions = (
+            link.follow_up.status,
+            FollowUpStatus,
+            FOLLOW_UP_TRANSITIONS,
+        )
+    else:
+        current = link.micro_project.status
+        statuses, transitions = MicroProjectStatus, MICRO_PROJECT_TRANSITIONS
+    allowed = {current, *transitions.get(current, set())}
+    return [(value, label) for value, label in statuses.choices if value in allowed]
+
+
+@transaction.atomic
+def status_answer_save(
+    *, link: StatusLink, text: str, status: str, now: datetime | None = None
+) -> StatusAnswer:
+    """Record (or update) the owner's answer for this meeting, and move the item to the
+    status chosen if its lifecycle allows it; a refused status changes nothing."""
+    now = now or timezone.now()
+    text = text.strip()
+    if link.follow_up is not None:
+        current = FollowUp.objects.select_for_update().get(pk=link.follow_up.pk)
+        values = {"status": status}
+        if status == FollowUpStatus.DROPPED and current.status != FollowUpStatus.DROPPED:
+            values["reason"] = text
+        _follow_up_apply(
+            follow_up=current,
+            by=link.user,
+            values={k: v for k, v in values.items() if getattr(current, k) != v},
+            now=now,
+        )
+        item = {"follow_up": current}
+    else:
+        current = MicroProject.objects.select_for_update().get(pk=link.micro_project.pk)
+        micro_project_change(
+            micro_project=current,
+            by=link.user,
+            may=True,
+            version=current.version,
+            now=now,
+            status=status,
+            **({"reason": text} if status == MicroProjectStatus.DROPPED else {}),
+        )
+        item = {"micro_project": current}
+    answer = StatusAnswer.objects.filter(meeting=link.meeting, **item).first() or StatusAnswer(
+        meeting=link.meeting, **item
+    )
+    answer.text = text
+    answer.status = status
+    answer.by = link.user
+    answer.full_clean()
+    answer.save()
+    return answer
+
+
+def _open_items_of_group(group: Group, before: datetime):
+    follow_ups = FollowUp.objects.filter(
+        meeting__group=group, status=FollowUpStatus.OPEN, meeting__starts_at__lt=before
+    ).select_related("owner_department")
+    projects = MicroProject.objects.filter(
+        topic__meeting__group=group,
+        status__in=MICRO_PROJECT_OPEN,
+        topic__meeting__starts_at__lt=before,
+    )
+    return follow_ups, projects
+
+
+def _by_owner(follow_ups, projects) -> dict[int, dict[str, list[int]]]:
+    """{user id: {"follow_ups": [...], "micro_projects": [...]}}; a follow-up owned by a
+    department only goes to its active heads."""
+    owners: dict[int, dict[str, list[int]]] = {}
+
+    def add(user_id, key, pk):
+        owners.setdefault(user_id, {"follow_ups": [], "micro_projects": []})[key].append(pk)
+
+    department_ids = {f.owner_department_id for f in follow_ups if f.owner_id is None}
+    heads: dict[int, list[int]] = {}
+    for row in Department.heads.through.objects.filter(
+        department_id__in=department_ids, department__archived_at__isnull=True
+    ):
+        heads.setdefault(row.department_id, []).append(row.user_id)
+    for follow_up in follow_ups:
+        for user_id in (
+            [follow_up.owner_id]
+            if follow_up.owner_id
+            else heads.get(follow_up.owner_department_id, [])
+        ):
+            add(user_id, "follow_ups", follow_up.pk)
+    for project in projects:
+        add(project.owner_id, "micro_projects", project.pk)
+    return owners
+
+
+def status_requests_queue(*, now: datetime | None = None) -> int:
+    """A group's configured number of days before each meeting, ask every owner of an open
+    follow-up or micro-project once, in one e-mail listing all of theirs."""
+    now = now or timezone.now()
+    queued = 0
+    meetings = Meeting.objects.filter(
+        status__in=ASKING_MEETING_STATUSES,
+        starts_at__gt=now,
+        starts_at__lte=now + timedelta(days=30),
+    ).select_related("group")
+    for meeting in meetings:
+        if meeting.starts_at - timedelta(days=meeting.group.status_days_before) > now:
+            continue
+        follow_ups, projects = _open_items_of_group(meeting.group, meeting.starts_at)
+        owners = _by_owner(list(follow_ups), list(projects))
+        users = User.objects.filter(pk__in=owners, is_active=True)
+        outgoing = [
+            Outgoing(
+                kind=STATUS_REQUEST_KIND,
+                key=f"{STATUS_REQUEST_KIND}:{meeting.pk}:{user.pk}",
+                address=user.email,
+                name=user.full_name,
+                language=user.language,
+                recipient=user,
+                about=meeting,
+                payload={"meeting": meeting.pk, **owners[user.pk]},
+            )
+            for user in users
+        ]
+        with transaction.atomic():
+            queued += len(messages_queue(outgoing=outgoing))
+    return queued
+
+
+OVERDUE_REMINDER_INTERVAL = timedelta(days=7)
+
+
+def overdue_reminders_queue(*, now: datetime | None = None) -> int:
+    """At most once a week, every owner with overdue follow-ups or micro-projects gets
+    one e-mail listing all of them (across their groups)."""
+    now = now or timezone.now()
+    owners: dict[int, dict[str, list[int]]] = {}
+    for group in Group.objects.all():
+        today = timezone.localdate(now, ZoneInfo(group.time_zone))
+        follow_ups = FollowUp.objects.filter(
+            meeting__group=group, status=FollowUpStatus.OPEN, due_date__lt=today
+        )
+        projects = MicroProject.objects.filter(
+            topic__meeting__group=group, status__in=MICRO_PROJECT_OPEN, target_date__lt=today
+        )
+        for user_id, items in _by_owner(list(follow_ups), list(projects)).items():
+            mine = owners.setdefault(user_id, {"follow_ups": [], "micro_projects": []})
+            mine["follow_ups"] += items["follow_ups"]
+            mine["micro_projects"] += items["micro_projects"]
+    recently = set(
+        Message.objects.filter(
+            kind=OVERDUE_REMINDER_KIND, created_at__gt=now - OVERDUE_REMINDER_INTERVAL
+        ).values_list("recipient_id", flat=True)
+    )
+    year, week, _day = now.isocalendar()
+    outgoing = [
+        Outgoing(
+            kind=OVERDUE_REMINDER_KIND,
+            key=f"{OVERDUE_REMINDER_KIND}:{user.pk}:{year}-W{week:02d}",
+            address=user.email,
+            name=user.full_name,
+            language=user.language,
+            recipient=user,
+            payload=owners[user.pk],
+        )
+        for user in User.objects.filter(pk__in=set(owners) - recently, is_active=True)
+    ]
+    with transaction.atomic():
+        return len(messages_queue(outgoing=outgoing))

@@ -16,5 +16,6 @@ urlpatterns = [
     path("g/<str:code>/micro-projects/", views.micro_project_list, name="micro_project_list"),
     path("p/<str:code>/", views.micro_project_detail, name="micro_project_detail"),
     path("t/<str:code>/", views.topic_detail, name="topic_detail"),
+    path("status/<str:token>/", views.status_answer, name="status_answer"),
     path("g/<str:code>/d/<str:department>/", views.department_detail, name="department_detail"),
 ]

@@ -25,6 +25,7 @@ from topics.forms import (
     MicroProjectFilterForm,
     ReopenForm,
     SolutionForm,
+    StatusAnswerForm,
     TopicForm,
     normalise_newlines,
 )
@@ -50,6 +51,7 @@ from topics.services import (
     TEXT_FIELDS,
     FollowUpConflict,
     MicroProjectConflict,
+    StatusLinkError,
     TopicConflict,
     department_nudge,
     follow_up_change,
@@ -59,6 +61,9 @@ from topics.services import (
     micro_project_create,
     solution_delete,
     solution_save,
+    status_answer_save,
+    status_choices,
+    status_link_read,
     submission_reopen,
     topic_save,
     topic_take_over,
@@ -620,3 +625,52 @@ def department_detail(request, code: str, department: str):
     group = group_get_for_user(user=request.user, code=code)
     page = department_page(group=group, code=department)
     return render(request, "topics/department_detail.html", {"page": page})
+
+
+# --- Status links: answering without signing in -----------------------------------------
+
+STATUS_LINK_ERRORS = {"tampered": 400, "expired": 410, "foreign": 403}
+
+
+@require_http_methods(["GET", "POST"])
+def status_answer(request, token: str):
+    """An owner answers "Vad har hänt sedan sist?" for one item, without signing in.
+
+    The signed link is the key: it works for this item and person until the meeting
+    starts; answering again updates the same answer. A tampered, expired or foreign
+    link gets a page that says so and changes nothing.
+    """
+    try:
+        link = status_link_read(token)
+    except StatusLinkError as error:
+        return render(
+            request,
+            "topics/status_link_error.html",
+            {"reason": error.reason},
+            status=STATUS_LINK_ERRORS[error.reason],
+        )
+    answer = link.item.status_answers.filter(meeting=link.meeting).first()
+    choices = status_choices(link)
+    initial = {"text": answer.text if answer else "", "status": link.item.status}
+    form = StatusAnswerForm(initial=initial, choices=choices)
+    saved = False
+    status = 200
+    if request.method == "POST":
+        form = StatusAnswerForm(request.POST, choices=choices)
+        if form.is_valid():
+            try:
+                answer = status_answer_save(link=link, **form.cleaned_data)
+            except ValidationError as error:
+                _add_errors(form, error)
+                status = 400
+            else:
+                saved = True
+                link = status_link_read(token)
+                form = StatusAnswerForm(
+                    initial={"text": answer.text, "status": link.item.status},
+                    choices=status_choices(link),
+                )
+        else:
+            status = 400
+    context = {"link": link, "form": form, "saved": saved, "answer": answer}
+    return render(request, "topics/status_answer.html", context, status=status)

@@ -375,6 +375,8 @@ CELERY_BEAT_SCHEDULE = {
     "periodic-tick": {"task": "meetings.periodic_tick", "schedule": 300.0},
     "post-it-reminders": {"task": "topics.reminders_queue", "schedule": 300.0},
     "overdue-follow-ups": {"task": "topics.follow_ups_overdue", "schedule": 3600.0},
+    "status-requests": {"task": "topics.status_requests", "schedule": 900.0},
+    "overdue-reminders": {"task": "topics.overdue_reminders", "schedule": 3600.0},
     "summary-sweep": {"task": "summaries.sweep", "schedule": 120.0},
     "heartbeat": {"task": "tvargrupp.heartbeat", "schedule": 60.0, "options": {"expires": 60}},
     "outbox-pump": {"task": "outbox.pump", "schedule": float(OUTBOX_PUMP_SECONDS)},

@@ -197,6 +197,17 @@ def test_moderator_changes_name_description_time_zone_and_read_ahead(client, wor
             "Välj ett giltigt alternativ. Europe/Atlantis finns inte bland tillgängliga "
             "alternativ.",
         ),
+        (
+            {"group-status_days_before": "0"},
+            "status_days_before",
+            "Kontrollera att detta värde är större än eller lika med 1.",
+        ),
+        (
+            {"group-status_days_before": "31"},
+            "status_days_before",
+            "Kontrollera att detta värde är mindre än eller lika med 30.",
+        ),
+        ({"group-status_days_before": "fem"}, "status_days_before", "Fyll i ett heltal."),
     ],
 )
 def test_settings_bad_input_changes_nothing(client, world, data, field, error):
@@ -474,3 +485,16 @@ def test_another_groups_department_is_not_found(client, world):
     assert response.status_code == 404
     foreign.refresh_from_db()
     assert not foreign.archived
+
+
+def test_the_days_before_the_status_request_are_set_on_the_settings_page(client, world):
+    client.force_login(world.moderator)
+    data = {
+        "action": "group",
+        "group-name": world.group.name,
+        "group-time_zone": "Europe/Stockholm",
+        "group-status_days_before": "7",
+    }
+    assert client.post(_settings(world), data).status_code == 302
+    world.group.refresh_from_db()
+    assert world.group.status_days_before == 7
