@@ -13,7 +13,7 @@ from groups.models import Department, Group
 from meetings.models import Attendance, Meeting, MeetingStatus
 from meetings.selectors import attendance_roll
 from topics.models import Contribution, FollowUp, Topic, TopicLink, TopicStatus
-from topics.selectors import topics_readable
+from topics.selectors import Lane, follow_up_lane, topics_readable
 
 POLL_SALT = "board.poll"
 AGENDA_FIELDS = (
@@ -51,6 +51,7 @@ class BoardPage:
     poll_token: str
     # The attendance panel (moderators only): members and invitees, answers, presence.
     roll: list[User] = field(default_factory=list)
+    lane: Lane | None = None  # "Uppföljning", on the moderator's board
 
     @property
     def ended(self) -> bool:
@@ -112,7 +113,7 @@ def board_version(*, meeting_id: int) -> int | None:
     )
 
 
-def board_page(*, meeting: Meeting, user: User, now: datetime) -> BoardPage:
+def board_page(*, meeting: Meeting, user: User, now: datetime, lane: bool = False) -> BoardPage:
     """Everything the three board views show, in a fixed number of queries.
 
     Before the meeting starts, post-its are shown only to those the meeting page
@@ -184,6 +185,7 @@ def board_page(*, meeting: Meeting, user: User, now: datetime) -> BoardPage:
         suggested=suggested_seconds(meeting, now=now, remaining_topics=len(waiting)),
         poll_token=poll_token(meeting=meeting, user=user),
         roll=attendance_roll(meeting=meeting) if can_moderate else [],
+        lane=follow_up_lane(meeting=meeting) if can_moderate and lane else None,
     )
 
 

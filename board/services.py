@@ -25,11 +25,19 @@ from topics.models import (
     ContributionKind,
     FollowUp,
     LinkKind,
+    MicroProject,
     Topic,
     TopicLink,
     TopicStatus,
 )
-from topics.services import follow_up_record
+from topics.services import (
+    FollowUpConflict,
+    MicroProjectConflict,
+    follow_up_change,
+    follow_up_record,
+    micro_project_change,
+    micro_project_may_change,
+)
 
 MIN_TOPIC_SECONDS = 60
 DEFAULT_TOPIC_SECONDS = 8 * 60
@@ -347,6 +355,12 @@ def link_add(*, meeting: Meeting, code: str, other_code: str, kind: str, by: Use
         raise ValidationError(_("Choose another post-it of this group."))
     if kind not in LinkKind.values:
         raise ValidationError(_("Unknown kind of link."))
+    if kind == LinkKind.RAISED_AGAIN and not (
+        other.meeting_id != meeting.pk and other.department_id == topic.department_id
+    ):
+        raise ValidationError(
+            _("A post-it raised again links to its department's post-it from an earlier meeting.")
+        )
     if TopicLink.objects.filter(from_topic=other, to_topic=topic).exists():
         raise ValidationError(_("These post-its are already linked."))
     link, _created = TopicLink.objects.get_or_create(
@@ -434,3 +448,71 @@ def board_attendance_mark(*, meeting: Meeting, person_code: str, present: bool) 
     attendance = attendance_mark(meeting=meeting, user=person, present=present)
     _bump(state)
     return attendance
+
+
+# --- The follow-up lane -------------------------------------------------------------------
+
+
+@transaction.atomic
+def topic_bring_to_agenda(*, meeting: Meeting, code: str) -> Topic:
+    """Move a post-it parked at an earlier meeting of the group onto this meeting's agenda,
+    last. The post-it itself moves, with its ideas, links and follow-ups: nothing is copied."""
+    state = _lock(meeting)
+    topic = (
+        Topic.objects.select_for_update()
+        .filter(
+            code=code,
+            status=TopicStatus.PARKED,
+            meeting__group=meeting.group_id,
+            meeting__starts_at__lt=meeting.starts_at,
+        )
+        .first()
+    )
+    if topic is None:
+        raise ValidationError(_("That post-it is not parked at an earlier meeting."))
+    agenda = _agenda(meeting)
+    topic.meeting = meeting
+    topic.status = TopicStatus.SUBMITTED
+    topic.position = (agenda[-1].position + 1) if agenda else 0
+    topic.full_clean()
+    topic.save(update_fields=["meeting", "status", "position", "updated_at"])
+    _bump(state)
+    return topic
+
+
+@transaction.atomic
+def lane_status_set(
+    *, meeting: Meeting, by: User, kind: str, code: str, status: str, version: int
+) -> None:
+    """Change a follow-up's or micro-project's status from the lane, as the moderator; the
+    item's own lifecycle decides, and a stale version is refused with a message."""
+    state = _lock(meeting)
+    group = meeting.group
+    try:
+        if kind == "follow_up":
+            follow_up = FollowUp.objects.filter(code=code, meeting__group=group.pk).first()
+            if follow_up is None:
+                raise ValidationError(_("That follow-up is not in this group."))
+            follow_up_change(
+                follow_up=follow_up, by=by, role=meeting.role, version=version, status=status
+            )
+        elif kind == "micro_project":
+            project = MicroProject.objects.filter(code=code, topic__meeting__group=group.pk).first()
+            if project is None:
+                raise ValidationError(_("That micro-project is not in this group."))
+            micro_project_change(
+                micro_project=project,
+                by=by,
+                may=micro_project_may_change(
+                    user=by, micro_project=project, role=meeting.role, group=group
+                ),
+                version=version,
+                status=status,
+            )
+        else:
+            raise ValidationError(_("Choose a follow-up or a micro-project."))
+    except (FollowUpConflict, MicroProjectConflict):
+        raise ValidationError(
+            _("Someone else changed it meanwhile; the lane now shows the latest.")
+        ) from None
+    _bump(state)

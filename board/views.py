@@ -51,7 +51,7 @@ def _shared_fragment(request, meeting, view: str):
 def _render(request, meeting, view: str, *, errors=(), status=200, early_start=False):
     if view != "board" and request.method == "GET" and request.GET.get("fragment") == "live":
         return _shared_fragment(request, meeting, view)
-    page = board_page(meeting=meeting, user=request.user, now=timezone.now())
+    page = board_page(meeting=meeting, user=request.user, now=timezone.now(), lane=view == "board")
     context = {
         "page": page,
         "view": view,
@@ -190,6 +190,17 @@ def act(request, code: str):
                     meeting=meeting, code=topic_code, by=request.user, **form.cleaned_data
                 )
             errors = _form_errors(form)
+        elif action == "lane_bring":
+            services.topic_bring_to_agenda(meeting=meeting, code=request.POST.get("topic", ""))
+        elif action == "lane_status":
+            services.lane_status_set(
+                meeting=meeting,
+                by=request.user,
+                kind=request.POST.get("kind", ""),
+                code=request.POST.get("item", ""),
+                status=request.POST.get("status", ""),
+                version=_int(request.POST.get("version")),
+            )
         elif action == "follow_up_remove":
             services.follow_up_remove(meeting=meeting, code=request.POST.get("follow_up", ""))
         elif action == "link":
@@ -335,3 +346,10 @@ def attendance(request, code: str):
         except ValidationError as error:
             errors = error.messages
     return _done(request, meeting, "board", errors)
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1

@@ -56,6 +56,14 @@ class Group(TimestampedModel):
         verbose_name=_("IT role"),
         help_text=_("People from IT who read and write the group's IT perspective."),
     )
+    it_perspective_recipients = BoundedTextField(
+        _("more recipients of the IT perspective"),
+        max_length=4000,
+        blank=True,
+        help_text=_(
+            "Besides the group's IT role: e-mail addresses, one per line (IT leadership, say)."
+        ),
+    )
     status_days_before = models.PositiveSmallIntegerField(
         _("days before a meeting that owners are asked for their status"),
         default=5,

@@ -38,3 +38,15 @@ class SummaryForm(forms.ModelForm):
 
     def topic_summaries(self) -> dict[str, str]:
         return {t.code: self.cleaned_data.get(f"topic_{t.code}", "") for t in self.topics}
+
+
+class ITPerspectiveSendForm(forms.Form):
+    extra_recipients = forms.CharField(
+        label=_("More recipients"),
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": "3"}),
+        help_text=_(
+            "E-mail addresses besides the group's IT role, one per line; kept for next time."
+        ),
+    )

@@ -25,7 +25,9 @@ from groups.messages import card
 from outbox.kinds import Kind, NotReady, register
 from outbox.models import Channel, Message, Priority
 from summaries.models import Summary
-from topics.models import TopicStatus
+from summaries.pdf import render_pdf
+from topics.models import ITPerspective, TopicStatus
+from topics.selectors import it_perspective_document
 from tvargrupp.mail import header_safe
 
 SUMMARY_KIND = "summaries.summary"
@@ -162,5 +164,67 @@ SUMMARY_POST = register(
         label=_("Summary, to the chat"),
         render=render_summary_post,
         channel=Channel.WEBHOOK,
+    )
+)
+
+
+# --- The IT perspective: its own PDF, by e-mail ------------------------------------------
+
+IT_PERSPECTIVE_KIND = "summaries.it_perspective"
+
+
+def it_perspective_pdf_html(*, meeting, language: str) -> str:
+    """The IT perspective as the HTML its PDF is rendered from, in `language`."""
+    with translation.override(language), timezone.override(meeting.group.time_zone):
+        return render_to_string(
+            "summaries/it_perspective_pdf.html",
+            {"page": it_perspective_document(meeting=meeting), "for_pdf": True},
+        )
+
+
+def render_it_perspective(message: Message, cache: dict) -> EmailMultiAlternatives:
+    """The IT perspective's e-mail with its PDF, rendered through the summary's renderer
+    once per batch and language (the recipients read it in their own language)."""
+    perspective = cache.get(("it", message.payload["meeting"]))
+    if perspective is None:
+        perspective = ITPerspective.objects.select_related("meeting__group").get(
+            meeting_id=message.payload["meeting"]
+        )
+        cache[("it", message.payload["meeting"])] = perspective
+    meeting = perspective.meeting
+    key = ("it-pdf", meeting.pk, message.language)
+    if key not in cache:
+        cache[key] = render_pdf(it_perspective_pdf_html(meeting=meeting, language=message.language))
+    with translation.override(message.language), timezone.override(meeting.group.time_zone):
+        date = formats.date_format(timezone.localtime(meeting.starts_at), "DATE_FORMAT")
+        day = timezone.localtime(meeting.starts_at).date().isoformat()  # the file's name
+        subject = gettext("IT perspective: %(group)s %(date)s") % {
+            "group": meeting.group.name,
+            "date": date,
+        }
+        context = {
+            "meeting": meeting,
+            "perspective": perspective,
+            "delivery": {"name": message.name, "email": message.address},
+            "url": settings.SITE_URL + reverse("topics:it_perspective", args=[meeting.code]),
+        }
+        text = render_to_string("summaries/email/it_perspective.txt", context)
+        html = render_to_string("summaries/email/it_perspective.html", context)
+    email = EmailMultiAlternatives(
+        subject=header_safe(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject),
+        body=text,
+        to=[message.address],
+    )
+    email.attach_alternative(html, "text/html")
+    email.attach(f"it-perspektiv-{day}.pdf", cache[key], "application/pdf")
+    return email
+
+
+IT_PERSPECTIVE = register(
+    Kind(
+        name=IT_PERSPECTIVE_KIND,
+        label=_("IT perspective"),
+        render=render_it_perspective,
+        priority=Priority.BULK,
     )
 )

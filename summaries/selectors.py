@@ -11,7 +11,7 @@ from accounts.models import User
 from groups.access import Role
 from meetings.models import AttendanceStatus, Meeting
 from outbox.models import Message
-from summaries.messages import SUMMARY_KIND, SUMMARY_POST_KIND
+from summaries.messages import IT_PERSPECTIVE_KIND, SUMMARY_KIND, SUMMARY_POST_KIND
 from summaries.models import Summary
 from topics.selectors import MeetingPage, meeting_page
 
@@ -97,3 +97,25 @@ def summary_messages(*, summary: Summary, with_chat_post: bool = False) -> Query
         about_type=ContentType.objects.get_for_model(Meeting),
         about_id=summary.meeting_id,
     )
+
+
+def it_perspective_recipients(*, meeting: Meeting) -> list[Recipient]:
+    """Who gets the IT perspective: the group's IT role, and the group's extra addresses."""
+    group = meeting.group
+    found: dict[str, Recipient] = {}
+    for user in group.it_members.filter(is_active=True).order_by("full_name", "email"):
+        found.setdefault(
+            user.email.lower(),
+            Recipient(user.email.lower(), user.full_name, user.language, user, "it"),
+        )
+    for address in extra_addresses(group.it_perspective_recipients)[0]:
+        found.setdefault(address, Recipient(address, "", settings.LANGUAGE_CODE, None, "extra"))
+    return list(found.values())
+
+
+def it_perspective_messages(*, meeting: Meeting) -> QuerySet[Message]:
+    return Message.objects.filter(
+        kind=IT_PERSPECTIVE_KIND,
+        about_type=ContentType.objects.get_for_model(Meeting),
+        about_id=meeting.pk,
+    ).order_by("-created_at", "address")

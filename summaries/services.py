@@ -9,7 +9,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F
@@ -19,19 +19,29 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from board.services import board_end
+from groups.access import Role
 from groups.messages import chat_post
+from groups.models import Group
 from meetings.models import Meeting, MeetingStatus
 from outbox.models import IN_FLIGHT, Message
 from outbox.services import Outgoing, messages_queue, messages_release
-from summaries.messages import SUMMARY_KIND, SUMMARY_POST_KIND, summary_key
+from summaries.messages import (
+    IT_PERSPECTIVE_KIND,
+    SUMMARY_KIND,
+    SUMMARY_POST_KIND,
+    summary_key,
+)
 from summaries.models import Summary, SummaryStatus
 from summaries.pdf import render_pdf
 from summaries.selectors import (
     extra_addresses,
+    it_perspective_recipients,
     summary_document,
     summary_messages,
     summary_recipients,
 )
+from topics.models import ITPerspective, Solution
+from topics.selectors import follow_up_lane
 from tvargrupp.mail import header_safe
 
 logger = logging.getLogger(__name__)
@@ -118,7 +128,12 @@ def summary_pdf_html(*, summary: Summary) -> str:
     with timezone.override(meeting.group.time_zone):
         return render_to_string(
             "summaries/pdf.html",
-            {"summary": summary, "page": summary_document(meeting=meeting), "for_pdf": True},
+            {
+                "summary": summary,
+                "page": summary_document(meeting=meeting),
+                "lane": follow_up_lane(meeting=meeting),
+                "for_pdf": True,
+            },
         )
 
 
@@ -246,3 +261,54 @@ def summaries_sweep(*, now: datetime) -> int:
     for pk in Summary.objects.filter(status=SummaryStatus.SENDING).values_list("pk", flat=True):
         summary_settle(summary_id=pk)
     return lost
+
+
+# --- The IT perspective's PDF and e-mail ----------------------------------------------------
+
+
+@transaction.atomic
+def it_perspective_send(
+    *, meeting: Meeting, by: User, role: Role, extra_recipients: str, now=None
+) -> list[Message]:
+    """E-mail the IT perspective, its PDF attached, to the group's IT role and the group's
+    list of extra addresses (kept for next time): one outbox message per recipient."""
+    now = now or timezone.now()
+    if role < Role.MODERATOR:
+        raise PermissionDenied
+    valid, invalid = extra_addresses(extra_recipients)
+    if invalid:
+        raise ValidationError(
+            {
+                "extra_recipients": _("Not e-mail addresses: %(lines)s")
+                % {"lines": ", ".join(invalid)}
+            }
+        )
+    perspective = ITPerspective.objects.filter(meeting=meeting).first()
+    if perspective is None or not Solution.objects.filter(topic__meeting=meeting).exists():
+        raise ValidationError(_("Write at least one solution before sending."))
+    group = Group.objects.select_for_update().get(pk=meeting.group_id)
+    group.it_perspective_recipients = "\n".join(valid)
+    group.full_clean()
+    group.save(update_fields=["it_perspective_recipients", "updated_at"])
+    meeting.group = group
+    recipients = it_perspective_recipients(meeting=meeting)
+    if not recipients:
+        raise ValidationError(
+            _("Nobody to send it to: give someone the IT role, or add addresses.")
+        )
+    sent = int(now.timestamp())
+    return messages_queue(
+        outgoing=[
+            Outgoing(
+                kind=IT_PERSPECTIVE_KIND,
+                key=f"{IT_PERSPECTIVE_KIND}:{perspective.pk}:{sent}:{r.email}",
+                address=r.email,
+                name=r.name,
+                language=r.language,
+                recipient=r.user,
+                about=meeting,
+                payload={"meeting": meeting.pk},
+            )
+            for r in recipients
+        ]
+    )

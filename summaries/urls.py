@@ -10,4 +10,5 @@ urlpatterns = [
     path("m/<str:code>/summary/send/", views.send, name="send"),
     path("m/<str:code>/summary/deliveries/", views.deliveries, name="deliveries"),
     path("m/<str:code>/summary/pdf/", views.pdf, name="pdf"),
+    path("m/<str:code>/it/send/", views.it_send, name="it_send"),
 ]

@@ -12,11 +12,18 @@ from django_htmx.http import HttpResponseStopPolling
 from groups.access import Action, Role
 from meetings.selectors import meeting_get_for_user
 from outbox.views import outbox_context
-from summaries.forms import SummaryForm
+from summaries.forms import ITPerspectiveSendForm, SummaryForm
 from summaries.messages import SUMMARY_KIND
 from summaries.models import Summary, SummaryStatus
-from summaries.selectors import summary_document, summary_messages, summary_recipients
+from summaries.selectors import (
+    it_perspective_messages,
+    it_perspective_recipients,
+    summary_document,
+    summary_messages,
+    summary_recipients,
+)
 from summaries.services import (
+    it_perspective_send,
     meeting_close,
     summary_request_pdf,
     summary_send,
@@ -209,3 +216,45 @@ def pdf(request, code: str):
         as_attachment=True,
         filename=f"sammanfattning-{date}.pdf",
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def it_send(request, code: str):
+    """E-mail the IT perspective with its PDF: who gets it, more addresses, then send."""
+    meeting = meeting_get_for_user(user=request.user, code=code, action=Action.MODERATE)
+    form = ITPerspectiveSendForm(
+        request.POST or None,
+        initial={"extra_recipients": meeting.group.it_perspective_recipients},
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                sent = it_perspective_send(
+                    meeting=meeting,
+                    by=request.user,
+                    role=meeting.role,
+                    extra_recipients=form.cleaned_data["extra_recipients"],
+                )
+            except ValidationError as error:
+                if hasattr(error, "error_dict"):
+                    for field, errors in error.message_dict.items():
+                        form.add_error(field if field in form.fields else None, errors)
+                else:
+                    form.add_error(None, error)
+            else:
+                messages.success(
+                    request,
+                    _("The IT perspective is on its way to %(count)s recipients.")
+                    % {"count": len(sent)},
+                )
+                return redirect("summaries:it_send", code=meeting.code)
+        status = 400
+    context = {
+        "meeting": meeting,
+        "form": form,
+        "recipients": it_perspective_recipients(meeting=meeting),
+        "sent": list(it_perspective_messages(meeting=meeting)[:50]),
+    }
+    return render(request, "summaries/it_send.html", context, status=status)

@@ -249,6 +249,8 @@ MATRIX = [
     ("micro_project_detail", "get", IT_ONLY),
     ("micro_project_detail", "post", IT_WRITE),
     ("topic_detail", "get", MEMBERS),
+    ("it_send", "get", MODERATORS_ONLY),
+    ("it_send", "post", MODERATORS_WRITE),
     # The signed link is the key: it answers the same whoever is signed in, or nobody.
     ("status_answer", "get", dict.fromkeys(ROLES, 200)),
     ("department_detail", "get", MEMBERS),
@@ -329,6 +331,7 @@ def _url(name, world):
             "topics:micro_project_detail", args=[world.micro_project.code]
         ),
         "topic_detail": reverse("topics:topic_detail", args=[world.closed_topic.code]),
+        "it_send": reverse("summaries:it_send", args=[world.closed_meeting.code]),
         "status_answer": reverse(
             "topics:status_answer",
             args=[status_token(meeting=world.meeting, user=world.head, follow_up=world.follow_up)],
@@ -393,6 +396,7 @@ def _data(name, world):
         "meeting_outbox_resend": {"which": "failed"},
         "installation_outbox_resend": {"which": "failed"},
         "it_perspective": {"action": "publish"},
+        "it_send": {"extra_recipients": "it-ledning@example.se"},
         "solution_edit": {"action": "save", "title": "Ändrad lösning", "effort": "L"},
         "micro_project_detail": {
             "title": "Ändrat mikroprojekt",
@@ -431,6 +435,7 @@ def test_access(client, world, name, method, role, expected):
     world.solution = Solution.objects.create(
         topic=world.closed_topic, title="Hemlig lösning", effort="M"
     )
+    ITPerspective.objects.create(meeting=world.closed_meeting)
     world.micro_project = MicroProject.objects.create(
         solution=world.solution,
         topic=world.closed_topic,
@@ -493,6 +498,7 @@ def test_access(client, world, name, method, role, expected):
             assert "Hemlig lösning" not in response.content.decode()
             assert "Hemligt mikroprojekt" not in response.content.decode()
         assert not ITPerspective.objects.filter(published_at__isnull=False).exists()
+        assert not Message.objects.filter(kind="summaries.it_perspective").exists()
         world.solution.refresh_from_db()
         assert world.solution.title == "Hemlig lösning"
         world.micro_project.refresh_from_db()

@@ -68,7 +68,7 @@ def test_python_code_writes_no_dates_with_strftime_for_people():
             for number, line in enumerate(path.read_text().splitlines(), 1):
                 if "strftime(" in line:
                     found.append(f"{path.relative_to(ROOT)}:{number}")
-    assert found == ["summaries/views.py:205"]  # the PDF's file name: tvargrupp-2026-12-01.pdf
+    assert found == ["summaries/views.py:212"]  # the PDF's file name: tvargrupp-2026-12-01.pdf
 
 
 def test_meeting_page_writes_the_time_in_swedish(client, world):

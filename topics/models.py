@@ -178,6 +178,7 @@ class Contribution(TimestampedModel):
 class LinkKind(models.TextChoices):
     SIMILAR = "similar", _("Similar challenge")
     HELPS_SOLVE = "helps_solve", _("Can help solve")
+    RAISED_AGAIN = "raised_again", _("Raised again, earlier post-it")
 
 
 class TopicLink(TimestampedModel):

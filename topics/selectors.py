@@ -22,14 +22,18 @@ from meetings.models import Attendance, AttendanceStatus, Meeting, MeetingStatus
 from meetings.selectors import meeting_get_for_user
 from topics.models import (
     MICRO_PROJECT_OPEN,
+    MICRO_PROJECT_TRANSITIONS,
     Change,
     Contribution,
     FollowUp,
+    FollowUpChange,
     FollowUpStatus,
     ITPerspective,
     MicroProject,
+    MicroProjectChange,
     MicroProjectStatus,
     Solution,
+    StatusAnswer,
     Topic,
     TopicLink,
     TopicStatus,
@@ -499,6 +503,22 @@ def it_perspective_page(*, meeting: Meeting) -> ITPerspectivePage:
     )
 
 
+def it_perspective_document(*, meeting: Meeting) -> ITPerspectivePage:
+    """The IT perspective for its PDF: every post-it with solutions, whoever reads it."""
+    perspective = ITPerspective.objects.filter(meeting=meeting).first()
+    topics = [
+        t
+        for t in meeting.topics.filter(status__in=VISIBLE_TOPIC_STATUSES)
+        .select_related("department")
+        .prefetch_related(_solutions_prefetch())
+        .order_by("position", "created_at")
+        if t.solutions.all()
+    ]
+    return ITPerspectivePage(
+        meeting=meeting, perspective=perspective, topics=topics, can_write=False, can_publish=False
+    )
+
+
 def solution_get_for_user(*, user: User, code: str) -> Solution:
     """A solution with its post-it and meeting; the meeting carries the user's role.
     Only those who work on the IT perspective reach it (others: 404)."""
@@ -678,3 +698,126 @@ def department_page(*, group: Group, code: str) -> DepartmentPage:
             .order_by("-topic__meeting__starts_at", "-created_at")
         ),
     )
+
+
+# --- The follow-up lane: what the next meeting opens with ---------------------------------
+
+
+@dataclass
+class LaneItem:
+    item: FollowUp | MicroProject
+    answer: StatusAnswer | None
+    changes: list[Change]  # since the previous meeting, newest first
+
+    @property
+    def is_follow_up(self) -> bool:
+        return isinstance(self.item, FollowUp)
+
+    @property
+    def date(self):
+        return self.item.due_date if self.is_follow_up else self.item.target_date
+
+    @property
+    def changeable(self) -> bool:
+        """Still open: the lane offers its next step (done, or the micro-project's next)."""
+        if self.is_follow_up:
+            return self.item.status == FollowUpStatus.OPEN
+        return self.item.status in MICRO_PROJECT_OPEN
+
+    @property
+    def next_statuses(self) -> list[tuple[str, str]]:
+        """A micro-project's next statuses short of dropping (which needs a reason: its page)."""
+        allowed = MICRO_PROJECT_TRANSITIONS.get(self.item.status, set())
+        return [
+            (value, label)
+            for value, label in MicroProjectStatus.choices
+            if value in allowed and value != MicroProjectStatus.DROPPED
+        ]
+
+
+@dataclass
+class Lane:
+    """ "Uppföljning": open follow-ups and micro-projects of earlier meetings (and those
+    closed since the previous one), with the owners' answers and what changed, overdue
+    first; and the post-its parked at the previous meeting."""
+
+    meeting: Meeting
+    previous: Meeting | None
+    items: list[LaneItem]
+    parked: list[Topic]
+
+    @property
+    def empty(self) -> bool:
+        return not self.items and not self.parked
+
+
+def follow_up_lane(*, meeting: Meeting) -> Lane:
+    """The lane of `meeting`, in a fixed number of queries. Micro-projects appear once
+    their IT perspective is published: the board is on the projector for everyone."""
+    previous = (
+        Meeting.objects.filter(group=meeting.group_id, starts_at__lt=meeting.starts_at)
+        .exclude(status=MeetingStatus.CANCELLED)
+        .order_by("-starts_at")
+        .first()
+    )
+    since = previous.starts_at if previous else meeting.starts_at
+    answers = StatusAnswer.objects.filter(meeting=meeting).select_related("by")
+    follow_ups = (
+        FollowUp.objects.filter(
+            meeting__group=meeting.group_id, meeting__starts_at__lt=meeting.starts_at
+        )
+        .filter(Q(status=FollowUpStatus.OPEN) | Q(closed_at__gte=since))
+        .select_related("owner", "owner_department", "meeting", "topic__department")
+        .prefetch_related(
+            Prefetch("status_answers", queryset=answers, to_attr="lane_answers"),
+            Prefetch(
+                "changes",
+                queryset=FollowUpChange.objects.filter(at__gte=since).order_by("-at", "-pk"),
+                to_attr="lane_changes",
+            ),
+        )
+    )
+    projects = (
+        MicroProject.objects.filter(
+            topic__meeting__group=meeting.group_id,
+            topic__meeting__starts_at__lt=meeting.starts_at,
+            topic__meeting__it_perspective__published_at__isnull=False,
+        )
+        .filter(Q(status__in=MICRO_PROJECT_OPEN) | Q(closed_at__gte=since))
+        .select_related("owner", "topic__department", "topic__meeting")
+        .prefetch_related(
+            Prefetch("status_answers", queryset=answers, to_attr="lane_answers"),
+            Prefetch(
+                "changes",
+                queryset=MicroProjectChange.objects.filter(at__gte=since).order_by("-at", "-pk"),
+                to_attr="lane_changes",
+            ),
+        )
+    )
+    items = [
+        LaneItem(
+            item=item,
+            answer=item.lane_answers[0] if item.lane_answers else None,
+            changes=[c for c in item.lane_changes if c.changes != [{"field": "created"}]],
+        )
+        for item in [*follow_ups, *projects]
+    ]
+    items.sort(
+        key=lambda lane: (
+            not lane.item.is_overdue,
+            lane.item.status not in (FollowUpStatus.OPEN, *MICRO_PROJECT_OPEN),
+            lane.date is None,
+            lane.date or date.max,
+            lane.item.created_at,
+        )
+    )
+    parked = (
+        list(
+            previous.topics.filter(status=TopicStatus.PARKED)
+            .select_related("department")
+            .order_by("position", "created_at")
+        )
+        if previous
+        else []
+    )
+    return Lane(meeting=meeting, previous=previous, items=items, parked=parked)
