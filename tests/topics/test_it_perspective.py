@@ -474,3 +474,16 @@ def test_the_form_offers_only_the_statuses_the_lifecycle_allows(client, closed):
         "approved",
         "dropped",
     ]
+
+
+@pytest.mark.parametrize("size", [2, 12])
+def test_solution_page_query_count_is_constant(client, closed, django_assert_num_queries, size):
+    solution = _solution(closed)
+    for _ in range(size):
+        closed.group.participants.add(UserFactory())  # people to choose an owner from
+    client.force_login(closed.it_person)
+    with django_assert_num_queries(7):
+        response = client.get(reverse("topics:solution_edit", args=[solution.code]))
+    assert (
+        len(response.context["project_form"].fields["owner"].queryset) == size + 5
+    )  # and world's five

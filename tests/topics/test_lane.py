@@ -188,7 +188,8 @@ def test_the_it_perspective_goes_to_the_it_role_and_the_groups_list_with_its_pdf
     assert f"IT perspective: {world.group.name}" in str(english_mail["Subject"])
     [attachment] = list(english_mail.iter_attachments())
     assert attachment.get_content_type() == "application/pdf"
-    assert attachment.get_filename() == f"it-perspektiv-{timezone.localtime(world.first.starts_at).date()}.pdf"
+    day = timezone.localtime(world.first.starts_at).date()
+    assert attachment.get_filename() == f"it-perspektiv-{day}.pdf"
     assert attachment.get_content().startswith(b"%PDF")
     assert "IT-perspektiv" in str(mails["it-chef@example.se"]["Subject"])
     assert "Ian Tech" in text_body(english_mail)
