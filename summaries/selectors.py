@@ -108,8 +108,8 @@ def it_perspective_recipients(*, meeting: Meeting) -> list[Recipient]:
             user.email.lower(),
             Recipient(user.email.lower(), user.full_name, user.language, user, "it"),
         )
-    for address in extra_addresses(group.it_perspective_recipients)[0]:
-        found.setdefault(address, Recipient(address, "", settings.LANGUAGE_CODE, None, "extra"))
+    for name, address in extra_addresses(group.it_perspective_recipients)[0]:
+        found.setdefault(address, Recipient(address, name, settings.LANGUAGE_CODE, None, "extra"))
     return list(found.values())
 
 

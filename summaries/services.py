@@ -287,7 +287,9 @@ def it_perspective_send(
     if perspective is None or not Solution.objects.filter(topic__meeting=meeting).exists():
         raise ValidationError(_("Write at least one solution before sending."))
     group = Group.objects.select_for_update().get(pk=meeting.group_id)
-    group.it_perspective_recipients = "\n".join(valid)
+    group.it_perspective_recipients = "\n".join(
+        f"{name} <{address}>" if name else address for name, address in valid
+    )
     group.full_clean()
     group.save(update_fields=["it_perspective_recipients", "updated_at"])
     meeting.group = group
