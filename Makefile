@@ -49,7 +49,7 @@ run: install-app
 	  $(RUN_APP) python manage.py runserver $(HOST):$(PORT)
 
 ## make test: the whole suite on PostgreSQL, Redis, a Celery worker, SMTP and Chromium
-test: install tests/oidc/node_modules
+test: install tests/oidc/node_modules tests/vnu/node_modules
 	$(RUN) pytest
 
 # The OpenID Connect provider the sign-in tests run (npm, into a git-ignored folder).
@@ -59,6 +59,11 @@ tests/oidc/node_modules: tests/oidc/package-lock.json
 
 # Every Django app of the project (a folder with an apps.py), for the audit.
 APPS = $(sort $(patsubst %/apps.py,%,$(wildcard */apps.py)))
+
+# The Nu HTML Checker (vnu.jar, needs Java) that tests/test_checkers.py runs over every page.
+tests/vnu/node_modules: tests/vnu/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix tests/vnu --no-audit --no-fund --loglevel error; \
+	else echo "npm is missing: the HTML checker test will be skipped"; fi
 
 ## make audit: known vulnerabilities in the locked dependencies (pip-audit) and bandit over the code
 audit: install
