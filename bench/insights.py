@@ -67,7 +67,7 @@ def fill(size: int):
 
     from django.utils import timezone
 
-    from insights.models import GoalTag, StrategyGoal
+    from groups.models import StrategyGoal
     from insights.services import entries_rebuild
     from meetings.models import MeetingStatus
     from tests.factories import DepartmentFactory, GroupFactory, MeetingFactory, UserFactory
@@ -190,15 +190,21 @@ def fill(size: int):
     solutions = Solution.objects.bulk_create(
         [Solution(topic=t, title=t.title[:100], effort="M") for t in topics[::10]]
     )
-    MicroProject.objects.bulk_create(
+    projects = MicroProject.objects.bulk_create(
         [
             MicroProject(solution=solution, topic=solution.topic, title=solution.title, owner=head)
             for solution in solutions
         ]
     )
     goals = [StrategyGoal.objects.create(group=group, title=f"Mål {n}") for n in range(5)]
-    GoalTag.objects.bulk_create(
-        [GoalTag(goal=goals[i % 5], topic=t) for i, t in enumerate(topics[::4])]
+    Tag = Topic.goals.through
+    Tag.objects.bulk_create(
+        [Tag(strategygoal=goals[i % 5], topic=t) for i, t in enumerate(topics[::4])]
+    )
+    # Half the micro-projects tagged themselves; the rest serve their post-it's goals.
+    ProjectTag = MicroProject.goals.through
+    ProjectTag.objects.bulk_create(
+        [ProjectTag(strategygoal=goals[i % 5], microproject=p) for i, p in enumerate(projects[::2])]
     )
     entries_rebuild()
     # What autovacuum does after a bulk load in production: without statistics the

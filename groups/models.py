@@ -304,3 +304,54 @@ class Invitation(TimestampedModel):
     @property
     def is_expired(self) -> bool:
         return self.accepted_at is None and self.expires_at <= timezone.now()
+
+
+class StrategyGoalQuerySet(models.QuerySet):
+    def active(self) -> "StrategyGoalQuerySet":
+        """Goals offered for new tags: archived ones keep their tags, nothing more."""
+        return self.filter(archived_at__isnull=True)
+
+
+class StrategyGoal(TimestampedModel):
+    """One of the organisation's strategic goals, as a group lists them.
+
+    Post-its, IT solutions and micro-projects are tagged with the goals they serve
+    (`topics.models`); the insights show, per goal, the challenges raised and the
+    micro-projects serving it.
+    """
+
+    group = models.ForeignKey(
+        Group, on_delete=models.CASCADE, related_name="strategy_goals", verbose_name=_("group")
+    )
+    code = models.CharField(_("code"), max_length=16, unique=True, default=new_code, editable=False)
+    title = models.CharField(_("goal"), max_length=200)
+    description = BoundedTextField(_("description"), max_length=2000, blank=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    archived_at = models.DateTimeField(
+        _("archived"),
+        null=True,
+        blank=True,
+        help_text=_("An archived goal keeps its tags but is not offered for new ones."),
+    )
+
+    objects = StrategyGoalQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("strategy goal")
+        verbose_name_plural = _("strategy goals")
+        ordering = ["position", "title"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("title"),
+                "group",
+                name="strategygoal_title_unique_in_group",
+                violation_error_message=_("The group already has this goal."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def archived(self) -> bool:
+        return self.archived_at is not None

@@ -1,13 +1,14 @@
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from groups.access import Action, group_role, groups_visible_to, require
-from groups.models import Department, Group, Invitation, MemberRole
+from groups.models import Department, Group, Invitation, MemberRole, StrategyGoal
 from outbox.models import Channel, Message
 
 
@@ -211,3 +212,65 @@ def department_get(*, group: Group, code: str) -> Department:
 def administrators() -> list[User]:
     """Whom to ask for a group: the installation's active administrators."""
     return list(User.objects.filter(is_superuser=True, is_active=True).order_by("full_name"))
+
+
+# --- Strategy goals -----------------------------------------------------------------
+
+
+def _tag_count(relation: str):
+    """How many rows of `relation` (post-its, solutions, micro-projects) carry a goal."""
+    through = getattr(StrategyGoal, relation).through
+    return Coalesce(
+        Subquery(
+            through.objects.filter(strategygoal_id=OuterRef("pk"))
+            .order_by()
+            .values("strategygoal_id")
+            .annotate(n=Count("pk"))
+            .values("n")
+        ),
+        0,
+    )
+
+
+@dataclass
+class GoalsPage:
+    group: Group
+    goals: list[StrategyGoal]  # active, in the group's order
+    archived: list[StrategyGoal]
+
+
+def goals_page(*, group: Group) -> GoalsPage:
+    """The group's goals, each with how many post-its (`topic_count`), solutions
+    (`solution_count`) and micro-projects (`project_count`) carry it; one query."""
+    goals = list(
+        StrategyGoal.objects.filter(group=group)
+        .annotate(
+            topic_count=_tag_count("topics"),
+            solution_count=_tag_count("solutions"),
+            project_count=_tag_count("micro_projects"),
+        )
+        .order_by("position", "title")
+    )
+    return GoalsPage(
+        group=group,
+        goals=[g for g in goals if not g.archived],
+        archived=sorted((g for g in goals if g.archived), key=lambda g: g.title.lower()),
+    )
+
+
+def goal_get(*, group: Group, code: str) -> StrategyGoal:
+    goal = StrategyGoal.objects.filter(group=group, code=code).first()
+    if goal is None:
+        raise Http404
+    return goal
+
+
+def goals_offered(*, group_id: int, keep: list[StrategyGoal] = ()) -> list[StrategyGoal]:
+    """The goals a form offers for tagging: the group's active goals, and the archived
+    ones in `keep` (what the item already carries, so it can be kept or removed)."""
+    kept = [g.pk for g in keep if g.group_id == group_id]
+    return list(
+        StrategyGoal.objects.filter(group_id=group_id)
+        .filter(Q(archived_at__isnull=True) | Q(pk__in=kept))
+        .order_by(F("archived_at").asc(nulls_first=True), "position", "title")
+    )

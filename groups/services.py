@@ -21,6 +21,7 @@ from groups.models import (
     Group,
     Invitation,
     MemberRole,
+    StrategyGoal,
     invitation_expiry,
 )
 from groups.selectors import invitation_refusal
@@ -254,6 +255,82 @@ def department_delete(*, department: Department) -> None:
             % {"name": department.name}
         )
     department.delete()
+
+
+# --- Strategy goals -----------------------------------------------------------------
+
+
+def _next_goal_position(group: Group) -> int:
+    last = group.strategy_goals.active().order_by("-position").values_list("position", flat=True)
+    last = last.first()
+    return 0 if last is None else last + 1
+
+
+@transaction.atomic
+def goal_create(*, group: Group, title: str, description: str = "") -> StrategyGoal:
+    """A new goal, last in the group's list."""
+    goal = StrategyGoal(
+        group=group,
+        title=title.strip(),
+        description=description.strip(),
+        position=_next_goal_position(group),
+    )
+    goal.full_clean()
+    goal.save()
+    return goal
+
+
+@transaction.atomic
+def goal_update(*, goal: StrategyGoal, title: str, description: str = "") -> StrategyGoal:
+    """Rename or describe a goal; its tags stay with it."""
+    goal.title = title.strip()
+    goal.description = description.strip()
+    goal.full_clean()
+    goal.save()
+    return goal
+
+
+@transaction.atomic
+def goal_move(*, goal: StrategyGoal, offset: int) -> list[StrategyGoal]:
+    """One step up (-1) or down (+1) among the group's active goals; returns them in order."""
+    goals = list(
+        StrategyGoal.objects.select_for_update()
+        .filter(group_id=goal.group_id)
+        .active()
+        .order_by("position", "title")
+    )
+    codes = [g.code for g in goals]
+    if goal.code not in codes:
+        raise ValidationError(_("An archived goal has no place in the list; restore it first."))
+    index = codes.index(goal.code)
+    target = max(0, min(len(goals) - 1, index + offset))
+    goals.insert(target, goals.pop(index))
+    for position, each in enumerate(goals):
+        if each.position != position:
+            each.position = position
+            each.save(update_fields=["position", "updated_at"])
+    return goals
+
+
+@transaction.atomic
+def goal_archive(*, goal: StrategyGoal, now: datetime | None = None) -> StrategyGoal:
+    """Archived: no longer offered for new tags; the post-its, solutions and
+    micro-projects tagged with it keep the tag, and the insights still count them."""
+    if goal.archived_at is None:
+        goal.archived_at = now or timezone.now()
+        goal.save(update_fields=["archived_at", "updated_at"])
+    return goal
+
+
+@transaction.atomic
+def goal_restore(*, goal: StrategyGoal) -> StrategyGoal:
+    """Offered again, last in the list."""
+    if goal.archived_at is not None:
+        goal.archived_at = None
+        goal.position = _next_goal_position(goal.group)
+        goal.full_clean()
+        goal.save(update_fields=["archived_at", "position", "updated_at"])
+    return goal
 
 
 # --- Members ----------------------------------------------------------------------

@@ -154,3 +154,74 @@ def network(*, names: list[tuple[str, str]], weights: dict[tuple[int, int], int]
         for (a, b), weight in sorted(undirected.items())
     ]
     return Network(size, nodes, edges)
+
+
+@dataclass
+class GridLine:
+    x: float
+    value: int
+
+
+@dataclass
+class RowLabel:
+    y: float
+    text: str  # shortened to fit; the full text is in the bars' titles and the table
+
+
+@dataclass
+class HBarChart:
+    width: int
+    height: int
+    plot_left: int
+    plot_top: int
+    plot_bottom: float
+    rects: list[Rect]
+    grid: list[GridLine]
+    labels: list[RowLabel]
+    legend: list[tuple[str, str]] = field(default_factory=list)
+
+
+HBAR_LABEL_WIDTH = 220
+HBAR_ROW = 44
+HBAR_LABEL_CHARS = 34
+
+
+def _shorten(text: str, limit: int = HBAR_LABEL_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def hbar_chart(*, categories: list[str], series: list[tuple[str, str, list[int]]]) -> HBarChart:
+    """Horizontal bars side by side, one row per category: for long names (strategy
+    goals) that would not fit under a vertical bar. `series` as in `bar_chart`."""
+    rows = max(1, len(categories))
+    top_pad, bottom_pad = PAD_TOP, 28
+    plot_left = HBAR_LABEL_WIDTH
+    plot_w = WIDTH - plot_left - PAD_RIGHT - 8
+    height = top_pad + rows * HBAR_ROW + bottom_pad
+    peak = max([v for _l, _c, values in series for v in values] or [0], default=0)
+    top = max(_ticks(max(peak, 1)))
+    scale = plot_w / top
+    bar = (HBAR_ROW * 0.7) / max(1, len(series))
+    rects: list[Rect] = []
+    labels: list[RowLabel] = []
+    for i, category in enumerate(categories):
+        y0 = top_pad + i * HBAR_ROW + HBAR_ROW * 0.15
+        labels.append(RowLabel(top_pad + (i + 0.5) * HBAR_ROW, _shorten(category)))
+        for n, (label, css, values) in enumerate(series):
+            value = values[i]
+            if not value:
+                continue
+            rects.append(
+                Rect(
+                    plot_left,
+                    y0 + n * bar,
+                    value * scale,
+                    bar,
+                    css,
+                    f"{category}, {label}: {value}",
+                )
+            )
+    plot_bottom = top_pad + rows * HBAR_ROW
+    grid = [GridLine(plot_left + value * scale, value) for value in _ticks(top) if value <= top]
+    legend = [(label, css) for label, css, _v in series]
+    return HBarChart(WIDTH, height, plot_left, top_pad, plot_bottom, rects, grid, labels, legend)

@@ -1,7 +1,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from insights.models import EntryKind, StrategyGoal
+from groups.models import StrategyGoal
+from insights.models import EntryKind
+from insights.selectors import Period
 from insights.similarity import Query
 
 # What the radar reads of each field; longer text adds nothing a query could use.
@@ -92,3 +94,15 @@ class GoalForm(forms.ModelForm):
     def __init__(self, *args, group, **kwargs):
         super().__init__(*args, **kwargs)
         self.instance.group = group
+
+
+class PeriodForm(forms.Form):
+    """Which meetings the insights cover (GET). An unknown value is a field error, and
+    the page shows the default period."""
+
+    period = forms.ChoiceField(label=_("Meetings covered"), choices=Period.choices, required=False)
+
+    def chosen(self) -> str:
+        if self.is_bound and self.is_valid() and self.cleaned_data["period"]:
+            return self.cleaned_data["period"]
+        return Period.LATEST

@@ -10,13 +10,12 @@ entry can never show what its post-it no longer allows.
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
-from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from groups.models import Department, Group
 from meetings.models import Meeting
 from topics.models import Contribution, FollowUp, MicroProject, Topic
-from tvargrupp.models import BoundedTextField, TimestampedModel, new_code
+from tvargrupp.models import TimestampedModel
 
 
 class EntryKind(models.TextChoices):
@@ -173,63 +172,3 @@ class Suggestion(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.topic} ~ {self.similar} ({self.status})"
-
-
-class StrategyGoal(TimestampedModel):
-    """One of the organisation's strategic goals, as a group lists them."""
-
-    group = models.ForeignKey(
-        Group, on_delete=models.CASCADE, related_name="+", verbose_name=_("group")
-    )
-    code = models.CharField(_("code"), max_length=16, unique=True, default=new_code, editable=False)
-    title = models.CharField(_("goal"), max_length=200)
-    description = BoundedTextField(_("description"), max_length=2000, blank=True)
-    position = models.PositiveIntegerField(_("position"), default=0)
-    topics = models.ManyToManyField(
-        Topic, through="GoalTag", related_name="+", verbose_name=_("post-its")
-    )
-
-    class Meta:
-        verbose_name = _("strategy goal")
-        verbose_name_plural = _("strategy goals")
-        ordering = ["position", "title"]
-        constraints = [
-            models.UniqueConstraint(
-                Lower("title"),
-                "group",
-                name="goal_title_unique_in_group",
-                violation_error_message=_("The group already has this goal."),
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return self.title
-
-
-class GoalTag(TimestampedModel):
-    """A post-it serves a strategy goal."""
-
-    goal = models.ForeignKey(
-        StrategyGoal, on_delete=models.CASCADE, related_name="tags", verbose_name=_("goal")
-    )
-    topic = models.ForeignKey(
-        Topic, on_delete=models.CASCADE, related_name="+", verbose_name=_("post-it")
-    )
-    tagged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("tagged by"),
-    )
-
-    class Meta:
-        verbose_name = _("goal of a post-it")
-        verbose_name_plural = _("goals of post-its")
-        constraints = [
-            models.UniqueConstraint(fields=["goal", "topic"], name="goaltag_once"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.topic} → {self.goal}"

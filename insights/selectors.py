@@ -2,24 +2,20 @@
 
 import statistics
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from groups.access import Role, may_work_on_it_perspective
+from groups.models import StrategyGoal
 from insights import charts
-from insights.models import (
-    Entry,
-    EntryKind,
-    GoalTag,
-    StrategyGoal,
-    Suggestion,
-    SuggestionStatus,
-)
+from insights.models import Entry, EntryKind, Suggestion, SuggestionStatus
 from insights.similarity import Query, rank
 from meetings.models import Meeting, MeetingStatus
 from topics.models import (
@@ -280,6 +276,14 @@ def board_radar(*, meeting: Meeting, topic_code: str) -> BoardRadar:
 INSIGHT_MEETINGS = 12
 
 
+class Period(models.TextChoices):
+    """Which meetings the insights cover; every section of the page follows it."""
+
+    LATEST = "latest", gettext_lazy("The last 12 meetings")
+    YEAR = "year", gettext_lazy("This year")
+    ALL = "all", gettext_lazy("All meetings")
+
+
 @dataclass
 class Table:
     """A data table on the insights page, also downloadable as CSV (`?csv=<name>`)."""
@@ -299,6 +303,7 @@ class GoalRow:
     topics: list[Topic]  # the latest GOAL_LATEST
     count: int
     projects: int = 0
+    projects_done: int = 0
 
     @property
     def more(self) -> int:
@@ -308,6 +313,7 @@ class GoalRow:
 @dataclass
 class InsightsPage:
     group: object
+    period: str
     meetings: list[Meeting]
     departments: list
     topics_table: Table
@@ -318,6 +324,7 @@ class InsightsPage:
     helped_network: charts.Network
     goals: list[GoalRow]
     goals_table: Table
+    goals_chart: charts.HBarChart
     projects_table: Table
     projects_chart: charts.BarChart
     lead_time_table: Table
@@ -338,14 +345,26 @@ def _day(meeting: Meeting) -> str:
     return formats.date_format(timezone.localtime(meeting.starts_at), "SHORT_DATE_FORMAT")
 
 
-def group_insights(*, group, today=None) -> InsightsPage:
-    """Everything the insights page draws, in eight queries at any size."""
+def insight_meetings(*, group, period: str, today) -> list[Meeting]:
+    """The meetings a period covers, oldest first: held or due within 45 days, never a
+    cancelled one."""
+    held = Meeting.objects.filter(
+        group=group, starts_at__lte=timezone.now() + timedelta(days=45)
+    ).exclude(status=MeetingStatus.CANCELLED)
+    if period == Period.YEAR:
+        new_year = datetime.combine(date(today.year, 1, 1), time.min)
+        held = held.filter(starts_at__gte=timezone.make_aware(new_year))
+    elif period != Period.ALL:
+        return list(held.order_by("-starts_at")[:INSIGHT_MEETINGS])[::-1]
+    return list(held.order_by("starts_at"))
+
+
+def group_insights(*, group, period: str = Period.LATEST, today=None) -> InsightsPage:
+    """Everything the insights page draws for the meetings of `period`, in the same
+    number of queries at any size: every section counts only what those meetings
+    brought (their post-its, ideas, links, follow-ups and micro-projects)."""
     today = today or timezone.localdate()
-    meetings = list(
-        Meeting.objects.filter(group=group, starts_at__lte=timezone.now() + timedelta(days=45))
-        .exclude(status=MeetingStatus.CANCELLED)
-        .order_by("-starts_at")[:INSIGHT_MEETINGS]
-    )[::-1]
+    meetings = insight_meetings(group=group, period=period, today=today)
     departments = list(group.departments.order_by("position", "name"))
     meeting_ids = [m.pk for m in meetings]
     days = [_day(m) for m in meetings]
@@ -417,7 +436,7 @@ def group_insights(*, group, today=None) -> InsightsPage:
     weights: dict[tuple[int, int], int] = {}
     ideas = (
         Contribution.objects.filter(
-            topic__meeting__group=group,
+            topic__meeting_id__in=meeting_ids,
             topic__status__in=VISIBLE_TOPIC_STATUSES,
             department__isnull=False,
         )
@@ -429,7 +448,7 @@ def group_insights(*, group, today=None) -> InsightsPage:
         key = (index[row["department_id"]], index[row["topic__department_id"]])
         weights[key] = weights.get(key, 0) + row["n"]
     links = (
-        TopicLink.objects.filter(from_topic__meeting__group=group)
+        TopicLink.objects.filter(from_topic__meeting_id__in=meeting_ids)
         .exclude(from_topic__department=F("to_topic__department"))
         .values("from_topic__department_id", "to_topic__department_id")
         .annotate(n=Count("id"))
@@ -453,62 +472,117 @@ def group_insights(*, group, today=None) -> InsightsPage:
         names=[(d.short_name, f"dept-{d.colour}") for d in departments], weights=weights
     )
 
-    # Strategy goals and the challenges raised for each.
+    # Strategy goals: the challenges raised for each, and the micro-projects serving it.
     # Per goal: how many post-its and from which departments (one aggregate), and the
     # latest few post-its to name (a window, so a goal with a thousand stays cheap).
-    served = GoalTag.objects.filter(goal__group=group, topic__status__in=VISIBLE_TOPIC_STATUSES)
-    goals = list(StrategyGoal.objects.filter(group=group).order_by("position", "title"))
+    # Archived goals stay: what they tagged still happened.
+    goals = list(
+        StrategyGoal.objects.filter(group=group).order_by(
+            F("archived_at").asc(nulls_first=True), "position", "title"
+        )
+    )
+    served = Topic.goals.through.objects.filter(
+        strategygoal__group=group,
+        topic__meeting_id__in=meeting_ids,
+        topic__status__in=VISIBLE_TOPIC_STATUSES,
+    )
     reach: dict[int, tuple[int, set[str]]] = {g.pk: (0, set()) for g in goals}
-    for row in served.values("goal_id", "topic__department__short_name").annotate(n=Count("id")):
-        count, names = reach[row["goal_id"]]
-        reach[row["goal_id"]] = (count + row["n"], names | {row["topic__department__short_name"]})
+    for row in served.values("strategygoal_id", "topic__department__short_name").annotate(
+        n=Count("id")
+    ):
+        count, names = reach[row["strategygoal_id"]]
+        reach[row["strategygoal_id"]] = (
+            count + row["n"],
+            names | {row["topic__department__short_name"]},
+        )
     latest: dict[int, list[Topic]] = {g.pk: [] for g in goals}
     for tag in (
         served.annotate(
             place=Window(
                 RowNumber(),
-                partition_by=F("goal_id"),
+                partition_by=F("strategygoal_id"),
                 order_by=[F("topic__meeting__starts_at").desc(), F("topic__title").asc()],
             )
         )
         .filter(place__lte=GOAL_LATEST)
         .select_related("topic__department", "topic__meeting")
-        .order_by("goal_id", "place")
+        .order_by("strategygoal_id", "place")
     ):
-        latest[tag.goal_id].append(tag.topic)
-    # A micro-project serves the goals of the post-it it was born from.
-    projects_per_goal = {
-        row["goal_id"]: row["n"]
-        for row in served.filter(topic__micro_projects__isnull=False)
-        .values("goal_id")
-        .annotate(n=Count("topic__micro_projects", distinct=True))
-    }
+        latest[tag.strategygoal_id].append(tag.topic)
+    # A micro-project serves the goals it is tagged with; untagged, it serves the goals
+    # of the post-it it was born from (docs/architecture.md). One aggregate each way.
+    done = MicroProjectStatus.DONE
+    projects_per_goal: dict[int, list[int]] = {g.pk: [0, 0] for g in goals}
+    direct = (
+        MicroProject.goals.through.objects.filter(
+            strategygoal__group=group, microproject__topic__meeting_id__in=meeting_ids
+        )
+        .values("strategygoal_id")
+        .annotate(
+            n=Count("microproject_id", distinct=True),
+            done=Count("microproject_id", distinct=True, filter=Q(microproject__status=done)),
+        )
+    )
+    inherited = (
+        served.filter(
+            topic__micro_projects__isnull=False, topic__micro_projects__goals__isnull=True
+        )
+        .values("strategygoal_id")
+        .annotate(
+            n=Count("topic__micro_projects", distinct=True),
+            done=Count(
+                "topic__micro_projects",
+                distinct=True,
+                filter=Q(topic__micro_projects__status=done),
+            ),
+        )
+    )
+    for row in [*direct, *inherited]:
+        counts = projects_per_goal[row["strategygoal_id"]]
+        counts[0] += row["n"]
+        counts[1] += row["done"]
     goal_rows = [
         GoalRow(
             goal=g,
             topics=latest[g.pk],
             count=reach[g.pk][0],
-            projects=projects_per_goal.get(g.pk, 0),
+            projects=projects_per_goal[g.pk][0],
+            projects_done=projects_per_goal[g.pk][1],
         )
         for g in goals
     ]
+    names = [_("%(goal)s (archived)") % {"goal": g.title} if g.archived else g.title for g in goals]
     goals_table = Table(
         "goals",
         _("Challenges raised and micro-projects serving each strategy goal"),
-        [_("Strategy goal"), _("Post-its"), _("Departments"), _("Micro-projects")],
+        [
+            _("Strategy goal"),
+            _("Post-its"),
+            _("Departments"),
+            _("Micro-projects"),
+            _("Of them done"),
+        ],
         [
             [
-                g.title,
-                reach[g.pk][0],
-                ", ".join(sorted(reach[g.pk][1])),
-                projects_per_goal.get(g.pk, 0),
+                name,
+                row.count,
+                ", ".join(sorted(reach[row.goal.pk][1])),
+                row.projects,
+                row.projects_done,
             ]
-            for g in goals
+            for name, row in zip(names, goal_rows, strict=True)
+        ],
+    )
+    goals_chart = charts.hbar_chart(
+        categories=names,
+        series=[
+            (_("Post-its"), "series-opened", [row.count for row in goal_rows]),
+            (_("Micro-projects"), "series-done", [row.projects for row in goal_rows]),
         ],
     )
 
     # Micro-projects by status, and how long a challenge waited for its first one.
-    projects = MicroProject.objects.filter(topic__meeting__group=group)
+    projects = MicroProject.objects.filter(topic__meeting_id__in=meeting_ids)
     by_status = {
         row["status"]: row["n"] for row in projects.values("status").annotate(n=Count("id"))
     }
@@ -528,7 +602,7 @@ def group_insights(*, group, today=None) -> InsightsPage:
     )
     waits: dict[int, list[int]] = {d.pk: [] for d in departments}
     for row in (
-        Topic.objects.filter(meeting__group=group, micro_projects__isnull=False)
+        Topic.objects.filter(meeting_id__in=meeting_ids, micro_projects__isnull=False)
         .values("pk", "department_id", "submitted_at", "created_at")
         .annotate(first=Min("micro_projects__created_at"))
     ):
@@ -550,6 +624,7 @@ def group_insights(*, group, today=None) -> InsightsPage:
     )
     return InsightsPage(
         group=group,
+        period=period,
         meetings=meetings,
         departments=departments,
         topics_table=topics_table,
@@ -560,18 +635,10 @@ def group_insights(*, group, today=None) -> InsightsPage:
         helped_network=helped_network,
         goals=goal_rows,
         goals_table=goals_table,
+        goals_chart=goals_chart,
         projects_table=projects_table,
         projects_chart=projects_chart,
         lead_time_table=lead_time_table,
-    )
-
-
-def goals_with_counts(*, group) -> list[StrategyGoal]:
-    """The group's goals with how many post-its serve each (`tag_count`)."""
-    return list(
-        StrategyGoal.objects.filter(group=group)
-        .annotate(tag_count=Count("tags"))
-        .order_by("position", "title")
     )
 
 
@@ -584,17 +651,22 @@ class GoalTagging:
 
 
 def goal_tagging(*, meeting: Meeting) -> GoalTagging:
-    """The meeting's post-its, the group's goals, and which post-it serves which."""
+    """The meeting's post-its, the goals to tag them with (the group's active goals, and
+    archived ones some post-it here still carries), and which post-it serves which."""
     topics = list(
         meeting.topics.filter(status__in=VISIBLE_TOPIC_STATUSES)
         .select_related("department")
         .order_by("position", "created_at")
     )
-    goals = list(StrategyGoal.objects.filter(group=meeting.group).order_by("position", "title"))
-    tagged = {
-        f"{topic}:{goal}"
-        for topic, goal in GoalTag.objects.filter(topic__meeting=meeting).values_list(
-            "topic__code", "goal__code"
-        )
-    }
+    pairs = list(
+        Topic.goals.through.objects.filter(
+            topic__meeting=meeting, topic__status__in=VISIBLE_TOPIC_STATUSES
+        ).values_list("topic__code", "strategygoal_id", "strategygoal__code")
+    )
+    goals = list(
+        StrategyGoal.objects.filter(group_id=meeting.group_id)
+        .filter(Q(archived_at__isnull=True) | Q(pk__in={pk for _t, pk, _g in pairs}))
+        .order_by(F("archived_at").asc(nulls_first=True), "position", "title")
+    )
+    tagged = {f"{topic}:{goal}" for topic, _pk, goal in pairs}
     return GoalTagging(meeting=meeting, topics=topics, goals=goals, tagged=tagged)

@@ -6,14 +6,7 @@ from django.db.models import Q, Value
 from django.utils import timezone
 
 from board.services import link_add
-from insights.models import (
-    Entry,
-    EntryKind,
-    GoalTag,
-    StrategyGoal,
-    Suggestion,
-    SuggestionStatus,
-)
+from insights.models import Entry, EntryKind, Suggestion, SuggestionStatus
 from insights.similarity import CONFIG
 from meetings.models import Meeting
 from topics.models import Contribution, FollowUp, LinkKind, MicroProject, Topic, TopicLink
@@ -189,44 +182,3 @@ def suggestion_decide(
     suggestion.full_clean()
     suggestion.save()
     return suggestion
-
-
-@transaction.atomic
-def goal_create(*, group, title: str, description: str = "") -> StrategyGoal:
-    position = StrategyGoal.objects.filter(group=group).count()
-    goal = StrategyGoal(
-        group=group, title=title.strip(), description=description.strip(), position=position
-    )
-    goal.full_clean()
-    goal.save()
-    return goal
-
-
-@transaction.atomic
-def goal_update(*, goal: StrategyGoal, title: str, description: str = "") -> StrategyGoal:
-    goal.title = title.strip()
-    goal.description = description.strip()
-    goal.full_clean()
-    goal.save()
-    return goal
-
-
-@transaction.atomic
-def goal_delete(*, goal: StrategyGoal) -> None:
-    """The goal and its tags go; the post-its stay."""
-    goal.delete()
-
-
-@transaction.atomic
-def goal_tags_set(*, meeting: Meeting, tags: set[tuple[int, int]], by) -> int:
-    """The meeting's post-its tagged exactly with `tags` ((topic id, goal id) pairs of this
-    meeting and its group); returns how many tags changed."""
-    current = set(GoalTag.objects.filter(topic__meeting=meeting).values_list("topic_id", "goal_id"))
-    removed = current - tags
-    for topic_id, goal_id in removed:
-        GoalTag.objects.filter(topic_id=topic_id, goal_id=goal_id).delete()
-    added = tags - current
-    GoalTag.objects.bulk_create(
-        [GoalTag(topic_id=t, goal_id=g, tagged_by=by) for t, g in added], ignore_conflicts=True
-    )
-    return len(removed) + len(added)

@@ -10,31 +10,25 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from groups.access import Action, may_work_on_it_perspective
-from groups.selectors import group_get_for_user
+from groups.selectors import goal_get, goals_page, group_get_for_user
+from groups.services import goal_archive, goal_create, goal_move, goal_restore, goal_update
 from insights.export import csv_response, meeting_csv, meeting_json
-from insights.forms import DecideForm, GoalForm, RadarForm, SearchForm, SuggestForm
+from insights.forms import DecideForm, GoalForm, PeriodForm, RadarForm, SearchForm, SuggestForm
 from insights.selectors import (
     SEARCH_SIZE,
     RadarHit,
     board_radar,
     goal_tagging,
-    goals_with_counts,
     group_insights,
     group_search,
     postit_radar,
     radar_hit_for_suggestion,
     search_choices,
 )
-from insights.services import (
-    goal_create,
-    goal_delete,
-    goal_tags_set,
-    goal_update,
-    suggestion_decide,
-    suggestion_propose,
-)
+from insights.services import suggestion_decide, suggestion_propose
 from meetings.selectors import meeting_get_for_user
 from topics.selectors import meeting_page
+from topics.services import meeting_goal_tags_set
 
 
 @login_required
@@ -179,7 +173,8 @@ def insights(request, code: str):
     group = group_get_for_user(user=request.user, code=code)
     if not may_work_on_it_perspective(group.role, group):
         raise PermissionDenied
-    page = group_insights(group=group)
+    period_form = PeriodForm(request.GET if "period" in request.GET else None)
+    page = group_insights(group=group, period=period_form.chosen())
     wanted = request.GET.get("csv")
     if wanted:
         table = page.table(wanted)
@@ -189,21 +184,22 @@ def insights(request, code: str):
         return csv_response(
             filename=f"tvargrupp-{table.name}-{day}.csv", header=table.header, rows=table.rows
         )
-    return render(request, "insights/insights.html", {"page": page, "group": group})
+    context = {"page": page, "group": group, "period_form": period_form}
+    status = 400 if period_form.errors else 200
+    return render(request, "insights/insights.html", context, status=status)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def goals(request, code: str):
-    """The group's strategy goals: add, rename, delete."""
+    """The group's strategy goals: add, rename and describe, reorder, archive, restore.
+
+    `?archive=<code>` asks before archiving (the page shows a confirmation)."""
     group = group_get_for_user(user=request.user, code=code, action=Action.MODERATE)
-    listed = goals_with_counts(group=group)
     new_form = GoalForm(prefix="new", group=group)
     forms_by_code = {}
-    status = 200
     if request.method == "POST":
         action = request.POST.get("action", "")
-        goal = next((g for g in listed if g.code == request.POST.get("goal")), None)
         if action == "add":
             new_form = GoalForm(request.POST, prefix="new", group=group)
             if new_form.is_valid():
@@ -213,45 +209,68 @@ def goals(request, code: str):
                     new_form.add_error(None, error)
                 else:
                     messages.success(request, _("The goal is added."))
-                    return redirect("insights:goals", code=group.code)
-        elif goal is None:
-            raise Http404
-        elif action == "edit":
-            form = GoalForm(request.POST, prefix=goal.code, instance=goal, group=group)
-            if form.is_valid():
-                try:
-                    goal_update(goal=goal, **form.cleaned_data)
-                except ValidationError as error:
-                    form.add_error(None, error)
-                else:
-                    messages.success(request, _("The goal is changed."))
-                    return redirect("insights:goals", code=group.code)
-            forms_by_code[goal.code] = form
-        elif action == "delete":
-            goal_delete(goal=goal)
-            messages.success(
-                request, _("“%(goal)s” is deleted; its post-its stay.") % {"goal": goal.title}
-            )
-            return redirect("insights:goals", code=group.code)
+                    return redirect(reverse("insights:goals", args=[group.code]) + "#goals")
         else:
-            raise Http404
-        status = 400
-        listed = goals_with_counts(group=group)
+            goal = goal_get(group=group, code=request.POST.get("goal", ""))
+            back = reverse("insights:goals", args=[group.code]) + f"#goal-{goal.code}"
+            if action == "edit":
+                form = GoalForm(request.POST, prefix=goal.code, instance=goal, group=group)
+                if form.is_valid():
+                    try:
+                        goal_update(goal=goal, **form.cleaned_data)
+                    except ValidationError as error:
+                        form.add_error(None, error)
+                    else:
+                        messages.success(request, _("The goal is changed."))
+                        return redirect(back)
+                forms_by_code[goal.code] = form
+            elif action in ("up", "down"):
+                try:
+                    goal_move(goal=goal, offset=-1 if action == "up" else 1)
+                except ValidationError as error:
+                    messages.error(request, " ".join(error.messages))
+                return redirect(back)
+            elif action == "archive":
+                goal_archive(goal=goal)
+                messages.success(
+                    request,
+                    _(
+                        "“%(goal)s” is archived: it is no longer offered for new tags; "
+                        "what it tags keeps it."
+                    )
+                    % {"goal": goal.title},
+                )
+                return redirect(reverse("insights:goals", args=[group.code]) + "#archived")
+            elif action == "restore":
+                goal_restore(goal=goal)
+                messages.success(request, _("“%(goal)s” is back.") % {"goal": goal.title})
+                return redirect(back)
+            else:
+                raise Http404
+    page = goals_page(group=group)
+    confirm = next((g for g in page.goals if g.code == request.GET.get("archive")), None)
     rows = [
         (
             goal,
             forms_by_code.get(goal.code) or GoalForm(prefix=goal.code, instance=goal, group=group),
         )
-        for goal in listed
+        for goal in page.goals
     ]
-    context = {"group": group, "rows": rows, "new_form": new_form}
+    context = {
+        "group": group,
+        "page": page,
+        "rows": rows,
+        "new_form": new_form,
+        "confirm_archive": confirm,
+    }
+    status = 400 if request.method == "POST" else 200
     return render(request, "insights/goals.html", context, status=status)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def meeting_goals(request, code: str):
-    """Tag the meeting's post-its with the strategy goals they serve."""
+    """Tag the meeting's post-its with the strategy goals they serve (the moderator)."""
     meeting = meeting_get_for_user(user=request.user, code=code, action=Action.MODERATE)
     page = goal_tagging(meeting=meeting)
     if request.method == "POST":
@@ -262,7 +281,12 @@ def meeting_goals(request, code: str):
             topic_code, _sep, goal_code = value.partition(":")
             if topic_code in topics and goal_code in goals_:
                 tags.add((topics[topic_code], goals_[goal_code]))
-        goal_tags_set(meeting=meeting, tags=tags, by=request.user)
+        meeting_goal_tags_set(
+            meeting=meeting,
+            topic_ids=list(topics.values()),
+            goal_ids=list(goals_.values()),
+            tags=tags,
+        )
         messages.success(request, _("The post-its' strategy goals are saved."))
         return redirect("insights:meeting_goals", code=meeting.code)
     return render(request, "insights/meeting_goals.html", {"page": page, "meeting": meeting})

@@ -6,7 +6,7 @@ import factory
 from django.utils import timezone
 
 from accounts.models import User
-from groups.models import BoardColour, Department, Group
+from groups.models import BoardColour, Department, Group, StrategyGoal
 from meetings.models import Attendance, Meeting, MeetingStatus
 from summaries.models import Summary
 from topics.models import Contribution, FollowUp, Topic, TopicLink, TopicStatus
@@ -37,6 +37,15 @@ class DepartmentFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Avdelning {n}")
     short_name = factory.Sequence(lambda n: f"A{n}")
     colour = BoardColour.SKY
+
+
+class StrategyGoalFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = StrategyGoal
+
+    group = factory.SubFactory(GroupFactory)
+    title = factory.Sequence(lambda n: f"Strategiskt mål {n}")
+    position = factory.Sequence(lambda n: n)
 
 
 class MeetingFactory(factory.django.DjangoModelFactory):

@@ -10,8 +10,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from groups.models import Group, Invitation
-from insights.models import StrategyGoal, Suggestion
+from groups.models import Group, Invitation, StrategyGoal
+from insights.models import Suggestion
 from meetings.answers import answer_url
 from meetings.models import Attendance, MeetingStatus, Schedule
 from outbox.models import Message

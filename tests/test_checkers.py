@@ -179,6 +179,13 @@ def test_every_page_for_every_role_passes_axe_and_the_nu_html_checker(
         reverse("topics:meeting_detail", args=[past.code]),
         reverse("summaries:review", args=[past.code]),
         reverse("meetings:outbox", args=[past.code]),
+        reverse("insights:goals", args=[group.code]),
+        reverse("insights:goals", args=[group.code])
+        + "?archive="
+        + group.strategy_goals.first().code,
+        reverse("insights:meeting_goals", args=[past.code]),
+        reverse("insights:insights", args=[group.code]),
+        reverse("insights:insights", args=[group.code]) + "?period=all",
         reverse("accounts:profile"),
     ]:
         moderator.visit(path)

@@ -26,6 +26,46 @@ HELP = {
 }
 
 
+class GoalsField(forms.MultipleChoiceField):
+    """Strategy goals as checkboxes, by code, from a list given once (see
+    `groups.selectors.goals_offered`), so a page with a form per post-it asks the
+    database once for all of them. Cleans to the goals themselves; a code not
+    offered (another group's goal, an archived one, a made-up one) is a field error."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label", _("Strategy goals"))
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("help_text", _("The organisation's strategic goals this serves, if any."))
+        super().__init__(*args, **kwargs)
+        self.goals = []
+
+    def offer(self, goals) -> None:
+        self.goals = list(goals)
+        self.choices = [
+            (g.code, _("%(goal)s (archived)") % {"goal": g.title} if g.archived else g.title)
+            for g in self.goals
+        ]
+
+    def clean(self, value):
+        codes = super().clean(value)
+        by_code = {g.code: g for g in self.goals}
+        return [by_code[code] for code in codes]
+
+
+def offer_goals(form, goals, current=None) -> None:
+    """Offer `goals` in the form's `goals` field (dropped when there are none), ticked
+    with `current` unless the form is bound."""
+    goals = list(goals)
+    if not goals:
+        form.fields.pop("goals", None)
+        return
+    form.fields["goals"].offer(goals)
+    if current is not None and not form.is_bound:
+        form.initial["goals"] = [g.code for g in current]
+
+
 def normalise_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
@@ -66,6 +106,30 @@ class TopicForm(forms.ModelForm):
 
     def cleaned_text(self) -> dict[str, str]:
         return {name: self.cleaned_data.get(name, "") for name in self.Meta.fields}
+
+
+class TopicGoalsForm(forms.Form):
+    """The post-it's strategy goals, beside its text in the same <form>. `goals_shown`
+    says the checkboxes were on the page: without it (an older page, an autosave
+    from a page without goals) the goals are left as they are."""
+
+    goals = GoalsField()
+    goals_shown = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, goals=(), current=None, read_only: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial.setdefault("goals_shown", True)
+        offer_goals(self, goals, current)
+        if read_only and "goals" in self.fields:
+            self.fields["goals"].disabled = True
+        if "goals" in self.fields:
+            self.fields["goals"].widget.attrs["data-autosave-goal"] = "true"
+
+    def chosen(self):
+        """The goals to store, or None to leave them alone."""
+        if "goals" not in self.fields or not self.cleaned_data.get("goals_shown"):
+            return None
+        return self.cleaned_data["goals"]
 
 
 class ReopenForm(forms.Form):
@@ -193,6 +257,12 @@ class SolutionForm(forms.ModelForm):
             "effort": forms.RadioSelect,
         }
 
+    goals = GoalsField()
+
+    def __init__(self, *args, goals=(), tagged=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        offer_goals(self, goals, tagged)
+
 
 class IntroductionForm(forms.Form):
     introduction = forms.CharField(
@@ -233,9 +303,10 @@ class MicroProjectChangeForm(forms.Form):
     target_date = forms.DateField(
         label=_("Target date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+    goals = GoalsField()
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
 
-    def __init__(self, *args, people=None, current=None, **kwargs):
+    def __init__(self, *args, people=None, current=None, goals=(), tagged=None, **kwargs):
         super().__init__(*args, **kwargs)
         if people is not None:
             self.fields["owner"].queryset = people
@@ -243,6 +314,7 @@ class MicroProjectChangeForm(forms.Form):
             _offer_only(
                 self.fields["status"], MicroProjectStatus, MICRO_PROJECT_TRANSITIONS, current
             )
+        offer_goals(self, goals, tagged)
 
     def clean(self):
         data = super().clean()

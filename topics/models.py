@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from groups.models import Department
+from groups.models import Department, StrategyGoal
 from meetings.models import Meeting
 from tvargrupp.models import BoundedTextField, TimestampedModel, new_code
 
@@ -66,6 +66,9 @@ class Topic(TimestampedModel):
     notes = BoundedTextField(_("moderator's notes"), max_length=TEXT_MAX, blank=True)
     summary = BoundedTextField(_("short summary"), max_length=TEXT_MAX, blank=True)
     notes_version = models.PositiveIntegerField(_("notes version"), default=1)
+    goals = models.ManyToManyField(
+        StrategyGoal, blank=True, related_name="topics", verbose_name=_("strategy goals")
+    )
 
     class Meta:
         verbose_name = _("post-it")
@@ -425,6 +428,9 @@ class Solution(TimestampedModel):
         related_name="+",
         verbose_name=_("written by"),
     )
+    goals = models.ManyToManyField(
+        StrategyGoal, blank=True, related_name="solutions", verbose_name=_("strategy goals")
+    )
 
     class Meta:
         verbose_name = _("solution")
@@ -493,6 +499,10 @@ class MicroProject(TimestampedModel):
     target_date = models.DateField(_("target date"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     version = models.PositiveIntegerField(_("version"), default=1)
+    # Untagged, a micro-project serves the goals of its post-it (insights.selectors).
+    goals = models.ManyToManyField(
+        StrategyGoal, blank=True, related_name="micro_projects", verbose_name=_("strategy goals")
+    )
 
     class Meta:
         verbose_name = _("micro-project")

@@ -462,7 +462,9 @@ def follow_up_history(*, follow_up: FollowUp) -> list[HistoryLine]:
 def _solutions_prefetch() -> Prefetch:
     return Prefetch(
         "solutions",
-        queryset=Solution.objects.select_related("micro_project__owner").order_by("created_at"),
+        queryset=Solution.objects.select_related("micro_project__owner")
+        .prefetch_related("goals")
+        .order_by("created_at"),
     )
 
 

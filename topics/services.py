@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from groups.access import Role, may_work_on_it_perspective
 from groups.messages import chat_post
-from groups.models import Department, Group
+from groups.models import Department, Group, StrategyGoal
 from meetings.messages import notice_kind_name
 from meetings.models import Meeting, MeetingStatus, NoticeKind, Schedule
 from meetings.services import notices_queue
@@ -262,6 +262,73 @@ def topic_withdraw(*, topic: Topic, by: User, now: datetime | None = None) -> To
     if not updated:
         raise ValidationError(_("Only a submitted post-it can be withdrawn."))
     return topic
+
+
+def _check_goals(goals, *, group_id: int, current=()) -> list[StrategyGoal]:
+    """Goals of the item's own group; an archived goal only where it is already."""
+    kept = {g.pk for g in current}
+    for goal in goals:
+        if goal.group_id != group_id:
+            raise PermissionDenied
+        if goal.archived and goal.pk not in kept:
+            raise ValidationError(
+                {"goals": _("“%(goal)s” is archived: it takes no new tags.") % {"goal": goal}}
+            )
+    return list(goals)
+
+
+def goals_shown(goals) -> str:
+    """Goals as a history keeps them: their titles, in the group's order."""
+    return ", ".join(g.title for g in sorted(goals, key=lambda g: (g.position, g.title)))
+
+
+@transaction.atomic
+def topic_goals_set(
+    *,
+    meeting: Meeting,
+    department: Department,
+    topic: Topic,
+    goals: list[StrategyGoal],
+    now: datetime | None = None,
+) -> bool:
+    """The strategy goals a head (or a moderator writing on the department's behalf)
+    picks on the post-it form, while the post-it may be written; returns whether they
+    changed. Goals are not text: they do not raise the post-it's version, and the
+    last choice saved wins."""
+    if topic.meeting_id != meeting.pk or topic.department_id != department.pk:
+        raise PermissionDenied
+    _check_may_write(meeting=meeting, department=department, now=now or timezone.now())
+    current = list(topic.goals.all())
+    goals = _check_goals(goals, group_id=meeting.group_id, current=current)
+    if {g.pk for g in goals} == {g.pk for g in current}:
+        return False
+    topic.goals.set(goals)
+    return True
+
+
+@transaction.atomic
+def meeting_goal_tags_set(
+    *, meeting: Meeting, topic_ids: list[int], goal_ids: list[int], tags: set[tuple[int, int]]
+) -> int:
+    """The moderator's table: the meeting's post-its (`topic_ids`, those the table shows)
+    tagged with the table's goals (`goal_ids`) exactly as `tags` ((topic id, goal id)
+    pairs among them) says; tags outside the table (a draft's) stay. Returns how many
+    tags changed."""
+    through = Topic.goals.through
+    current = set(
+        through.objects.filter(
+            topic__meeting=meeting, topic_id__in=topic_ids, strategygoal_id__in=goal_ids
+        ).values_list("topic_id", "strategygoal_id")
+    )
+    tags = {(t, g) for t, g in tags if t in topic_ids and g in goal_ids}
+    removed = current - tags
+    for topic_id, goal_id in removed:
+        through.objects.filter(topic_id=topic_id, strategygoal_id=goal_id).delete()
+    added = tags - current
+    through.objects.bulk_create(
+        [through(topic_id=t, strategygoal_id=g) for t, g in added], ignore_conflicts=True
+    )
+    return len(removed) + len(added)
 
 
 @transaction.atomic
@@ -531,13 +598,23 @@ def _check_it_writer(*, meeting: Meeting, role: Role) -> None:
 
 @transaction.atomic
 def solution_save(
-    *, topic: Topic, by: User, role: Role, solution: Solution | None = None, **fields
+    *,
+    topic: Topic,
+    by: User,
+    role: Role,
+    solution: Solution | None = None,
+    goals: list[StrategyGoal] | None = None,
+    **fields,
 ) -> Solution:
     """Add a possible technical solution to a post-it, or change one (moderators and
-    the group's IT role, once the meeting is closed)."""
+    the group's IT role, once the meeting is closed); `goals`, if given, are the
+    strategy goals it serves."""
     _check_it_writer(meeting=topic.meeting, role=role)
     if solution is not None and solution.topic_id != topic.pk:
         raise PermissionDenied
+    if goals is not None:
+        current = list(solution.goals.all()) if solution is not None else []
+        goals = _check_goals(goals, group_id=topic.meeting.group_id, current=current)
     unknown = set(fields) - set(SOLUTION_FIELDS)
     if unknown:
         raise TypeError(f"unknown fields: {sorted(unknown)}")
@@ -548,6 +625,8 @@ def solution_save(
         setattr(solution, name, value.strip() if isinstance(value, str) else value)
     solution.full_clean()
     solution.save()
+    if goals is not None:
+        solution.goals.set(goals)
     return solution
 
 
@@ -632,6 +711,8 @@ def micro_project_create(
     )
     project.full_clean()
     project.save()
+    # It serves what its solution serves (archived goals included: the tag is kept).
+    project.goals.set(solution.goals.all())
     MicroProjectChange.objects.create(
         micro_project=project, by=by, by_name=by.display_name, changes=[{"field": "created"}]
     )
@@ -650,16 +731,27 @@ def micro_project_change(
 ) -> MicroProject:
     """Change a micro-project (`may`: the caller checked `micro_project_may_change`, or a
     signed status link stands for its owner). The lifecycle is strict: proposed →
-    approved → in progress → done, or dropped with a reason from any open status."""
+    approved → in progress → done, or dropped with a reason from any open status.
+    `goals`, if given, are the strategy goals it serves; a change of them is recorded
+    in the history like any other."""
     now = now or timezone.now()
     if not may:
         raise PermissionDenied
     current = MicroProject.objects.select_for_update().get(pk=micro_project.pk)
+    goals = values.pop("goals", None)
     unknown = set(values) - set(MICRO_PROJECT_FIELDS)
     if unknown:
         raise TypeError(f"unknown fields: {sorted(unknown)}")
     wanted = {name: value for name, value in values.items() if getattr(current, name) != value}
-    if current.version != version and wanted:
+    goals_before = list(current.goals.all())
+    if goals is not None:
+        group_id = Topic.objects.values_list("meeting__group_id", flat=True).get(
+            pk=current.topic_id
+        )
+        goals = _check_goals(goals, group_id=group_id, current=goals_before)
+        if {g.pk for g in goals} == {g.pk for g in goals_before}:
+            goals = None
+    if current.version != version and (wanted or goals is not None):
         raise MicroProjectConflict(current)
     status = wanted.get("status", current.status)
     if status != current.status and status not in MICRO_PROJECT_TRANSITIONS.get(
@@ -690,6 +782,10 @@ def micro_project_change(
         for name in MICRO_PROJECT_FIELDS
         if name in wanted and before[name] != _shown(current, name)
     ]
+    if goals is not None:
+        changes.append(
+            {"field": "goals", "old": goals_shown(goals_before), "new": goals_shown(goals)}
+        )
     if not changes:
         return current
     if "status" in wanted and current.status not in MICRO_PROJECT_OPEN:
@@ -697,6 +793,8 @@ def micro_project_change(
     current.version += 1
     current.full_clean()
     current.save()
+    if goals is not None:
+        current.goals.set(goals)
     MicroProjectChange.objects.create(
         micro_project=current, by=by, by_name=by.display_name if by else "", changes=changes
     )

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from groups.access import Action
-from groups.selectors import group_get_for_user
+from groups.selectors import goals_offered, group_get_for_user
 from meetings.selectors import meeting_get_for_user
 from meetings.services import meeting_open
 from topics.forms import (
@@ -27,6 +27,7 @@ from topics.forms import (
     SolutionForm,
     StatusAnswerForm,
     TopicForm,
+    TopicGoalsForm,
     normalise_newlines,
 )
 from topics.selectors import (
@@ -65,6 +66,7 @@ from topics.services import (
     status_choices,
     status_link_read,
     submission_reopen,
+    topic_goals_set,
     topic_save,
     topic_take_over,
     topic_withdraw,
@@ -168,10 +170,16 @@ def postit(request, code: str):
     )
     read_only = not page.window.open
     form = TopicForm(instance=page.topic, read_only=read_only)
+    tagged = list(page.topic.goals.all()) if page.topic else []
+    offered = goals_offered(group_id=meeting.group_id, keep=tagged)
+    goals_form = TopicGoalsForm(goals=offered, current=tagged, read_only=read_only)
     conflict = None
     status = 200
     if request.method == "POST":
         form = TopicForm(request.POST, instance=page.topic, read_only=read_only)
+        goals_form = TopicGoalsForm(
+            request.POST, goals=offered, current=tagged, read_only=read_only
+        )
         action = request.POST.get("action", "save")
         try:
             if action == "take_over" and page.draft_in_progress is not None:
@@ -191,7 +199,7 @@ def postit(request, code: str):
                 topic_withdraw(topic=page.topic, by=request.user)
                 messages.success(request, _("Your post-it is withdrawn and back to a draft."))
                 return redirect(_postit_url(meeting, page.department, page.topic))
-            if form.is_valid():
+            if form.is_valid() and goals_form.is_valid():
                 topic = topic_save(
                     meeting=meeting,
                     department=page.department,
@@ -202,6 +210,13 @@ def postit(request, code: str):
                     submit=action == "submit",
                     on_behalf=page.on_behalf,
                 )
+                if goals_form.chosen() is not None:
+                    topic_goals_set(
+                        meeting=meeting,
+                        department=page.department,
+                        topic=topic,
+                        goals=goals_form.chosen(),
+                    )
                 if action == "submit":
                     messages.success(
                         request, _("Your post-it is submitted. You can edit it until the deadline.")
@@ -215,7 +230,10 @@ def postit(request, code: str):
         except ValidationError as error:
             if hasattr(error, "error_dict"):
                 for field, errors in error.message_dict.items():
-                    form.add_error(field if field in TEXT_FIELDS else None, errors)
+                    if field == "goals" and "goals" in goals_form.fields:
+                        goals_form.add_error("goals", errors)
+                    else:
+                        form.add_error(field if field in TEXT_FIELDS else None, errors)
             else:
                 form.add_error(None, error)
         if status == 200:
@@ -223,6 +241,7 @@ def postit(request, code: str):
     context = {
         "page": page,
         "form": form,
+        "goals_form": goals_form,
         "conflict": conflict,
         # Only the fields whose texts really differ (line endings aside) are in conflict.
         "conflict_fields": [
@@ -251,8 +270,14 @@ def postit_autosave(request, code: str):
         topic_code=request.POST.get("topic", "") or "new",
     )
     form = TopicForm(request.POST, instance=page.topic)
-    if not form.is_valid():
-        return JsonResponse({"errors": form.errors}, status=400)
+    tagged = list(page.topic.goals.all()) if page.topic else []
+    goals_form = TopicGoalsForm(
+        request.POST,
+        goals=goals_offered(group_id=meeting.group_id, keep=tagged),
+        current=tagged,
+    )
+    if not form.is_valid() or not goals_form.is_valid():
+        return JsonResponse({"errors": form.errors | goals_form.errors}, status=400)
     try:
         topic = topic_save(
             meeting=meeting,
@@ -263,6 +288,13 @@ def postit_autosave(request, code: str):
             version=_version(request),
             on_behalf=page.on_behalf,
         )
+        if goals_form.chosen() is not None:
+            topic_goals_set(
+                meeting=meeting,
+                department=page.department,
+                topic=topic,
+                goals=goals_form.chosen(),
+            )
     except TopicConflict as error:
         current = error.current
         return JsonResponse(
@@ -401,6 +433,7 @@ def it_perspective(request, code: str):
     """IT's reading of a meeting: solutions per post-it; publishing is the moderator's."""
     meeting = meeting_get_for_user(user=request.user, code=code)
     page = it_perspective_page(meeting=meeting)
+    offered = goals_offered(group_id=meeting.group_id) if page.can_write else []
     status = 200
     solution_forms = {}
     intro_form = IntroductionForm(
@@ -441,7 +474,7 @@ def it_perspective(request, code: str):
                 )
                 if topic is None:
                     raise Http404
-                form = SolutionForm(request.POST, prefix=f"s-{topic.code}")
+                form = SolutionForm(request.POST, prefix=f"s-{topic.code}", goals=offered)
                 solution_forms[topic.code] = form
                 if form.is_valid():
                     solution_save(
@@ -463,7 +496,7 @@ def it_perspective(request, code: str):
         status = 400
     for topic in page.topics:
         topic.solution_form = solution_forms.get(topic.code) or SolutionForm(
-            prefix=f"s-{topic.code}"
+            prefix=f"s-{topic.code}", goals=offered
         )
     context = {"page": page, "meeting": meeting, "intro_form": intro_form}
     return render(request, "topics/it_perspective.html", context, status=status)
@@ -476,7 +509,9 @@ def solution_edit(request, code: str):
     solution = solution_get_for_user(user=request.user, code=code)
     meeting = solution.topic.meeting
     people = group_people(group=meeting.group)
-    form = SolutionForm(instance=solution)
+    tagged = list(solution.goals.all())
+    offered = goals_offered(group_id=meeting.group_id, keep=tagged)
+    form = SolutionForm(instance=solution, goals=offered, tagged=tagged)
     project_form = MicroProjectCreateForm(people=people)
     status = 200
     if request.method == "POST":
@@ -486,7 +521,7 @@ def solution_edit(request, code: str):
         )
         try:
             if action == "save":
-                form = SolutionForm(request.POST, instance=solution)
+                form = SolutionForm(request.POST, instance=solution, goals=offered, tagged=tagged)
                 if form.is_valid():
                     solution_save(
                         topic=solution.topic,
@@ -526,6 +561,7 @@ def solution_edit(request, code: str):
         "form": form,
         "project_form": project_form,
         "confirm_delete": request.GET.get("delete") == "1",
+        "goals": tagged,
         "micro_project": getattr(solution, "micro_project", None),
     }
     return render(request, "topics/solution_edit.html", context, status=status)
@@ -569,13 +605,19 @@ def micro_project_detail(request, code: str):
         "target_date": project.target_date,
         "version": project.version,
     }
-    form = MicroProjectChangeForm(initial=initial, people=people, current=project.status)
+    tagged = list(project.goals.all())
+    goals = goals_offered(group_id=group.pk, keep=tagged) if project.can_change else []
+    form = MicroProjectChangeForm(
+        initial=initial, people=people, current=project.status, goals=goals, tagged=tagged
+    )
     conflict = None
     status = 200
     if request.method == "POST":
         if not project.can_change:
             raise PermissionDenied
-        form = MicroProjectChangeForm(request.POST, people=people, current=project.status)
+        form = MicroProjectChangeForm(
+            request.POST, people=people, current=project.status, goals=goals
+        )
         if form.is_valid():
             try:
                 micro_project_change(
@@ -590,7 +632,9 @@ def micro_project_detail(request, code: str):
                 status = 409
                 data = request.POST.copy()
                 data["version"] = str(conflict.version)
-                form = MicroProjectChangeForm(data, people=people, current=conflict.status)
+                form = MicroProjectChangeForm(
+                    data, people=people, current=conflict.status, goals=goals
+                )
             except ValidationError as error:
                 _add_errors(form, error)
                 status = 400
@@ -604,6 +648,7 @@ def micro_project_detail(request, code: str):
         "group": group,
         "form": form,
         "conflict": conflict,
+        "goals": tagged,
         "history": micro_project_history(micro_project=project),
     }
     return render(request, "topics/micro_project_detail.html", context, status=status)

@@ -54,7 +54,15 @@ function setUp(form) {
   let again = false;
   let blocked = false; // a conflict waits for the person's choice
 
-  const text = () => Object.fromEntries(fields.map((f) => [f.name, f.value]));
+  // The strategy goals' checkboxes travel with the text: ticked codes, comma-separated.
+  const goalBoxes = [...form.querySelectorAll("[data-autosave-goal]")];
+  const text = () => {
+    const typed = Object.fromEntries(fields.map((f) => [f.name, f.value]));
+    if (goalBoxes.length) {
+      typed.goals = goalBoxes.filter((box) => box.checked).map((box) => box.value).join(",");
+    }
+    return typed;
+  };
   // Browsers send line breaks as CRLF and show them as LF: compare words, not endings.
   const lines = (value) => (value || "").replace(/\r\n?/g, "\n");
   const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
@@ -88,6 +96,10 @@ function setUp(form) {
     for (const field of fields) {
       if (field.name in stored.text) field.value = stored.text[field.name];
     }
+    if (typeof stored.text.goals === "string") {
+      const ticked = new Set(stored.text.goals.split(",").filter(Boolean));
+      for (const box of goalBoxes) box.checked = ticked.has(box.value);
+    }
     versionInput.value = stored.version;
     if (stored.topic) topicInput.value = stored.topic;
     say(msg.msgRestored, "restored");
@@ -97,7 +109,7 @@ function setUp(form) {
   }
 
   form.addEventListener("input", (event) => {
-    if (!event.target.matches("[data-autosave-field]")) return;
+    if (!event.target.matches("[data-autosave-field], [data-autosave-goal]")) return;
     keepLocally();
     say(msg.msgUnsaved, "dirty");
     schedule(SAVE_AFTER_PAUSE_MS);

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from groups.models import BoardColour, Department, Group
+from groups.models import BoardColour, Department, Group, StrategyGoal
 from meetings.models import Attendance, AttendanceStatus, Meeting, MeetingStatus, Schedule
 from outbox.models import Message, MessageStatus
 from summaries.messages import SUMMARY_KIND, summary_key
@@ -369,6 +369,7 @@ class Command(BaseCommand):
                 },
             )
         self._it_perspective(meeting, users, topics)
+        self._strategy_goals(meeting.group, topics)
         sent_at = meeting.ends_at + timedelta(hours=3)
         summary, _created = Summary.objects.get_or_create(
             meeting=meeting,
@@ -400,6 +401,25 @@ class Command(BaseCommand):
                     "sent_at": sent_at,
                 },
             )
+
+    def _strategy_goals(self, group, topics):
+        """Two of the organisation's goals; the emergency ward's post-it serves both (and
+        its micro-project with it, untagged), the web statistics the second."""
+        processes, _created = StrategyGoal.objects.get_or_create(
+            group=group,
+            title="Enhetliga och standardiserade processer och verktyg",
+            defaults={"position": 0},
+        )
+        data, _created = StrategyGoal.objects.get_or_create(
+            group=group,
+            title="Beslut som grundar sig på data",
+            defaults={
+                "position": 1,
+                "description": "Vi använder de data vi redan har innan vi samlar in nya.",
+            },
+        )
+        topics["Bemanning av akuten kvällstid"].goals.add(processes, data)
+        topics["Webbstatistiken används inte"].goals.add(data)
 
     def _it_perspective(self, meeting, users, topics):
         """IT's reading of the past meeting, published, with one micro-project."""
