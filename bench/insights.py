@@ -10,7 +10,7 @@ Django's whole request stack (test client: middleware, sessions, templates):
 1. p95 of the radar (a head typing the emergency-ward post-it) and, in the same
    run, of the bare full-text query it builds on (one `@@` + `ts_rank` over the
    stored documents, no trigram, no joins) — the ratio is the radar's overhead;
-2. p95 of the group search and of the insights page;
+2. p95 of the group search and of the insights page (the last 12 meetings, and all);
 3. the number of queries of each, which must be the same at every size.
 
 Figures go to docs/performance.md by hand, with the date and this command.
@@ -286,6 +286,10 @@ def run(size: int, runs: int) -> dict:
         response = as_moderator.get(insights_url)
         assert response.status_code == 200
 
+    def insights_all():
+        response = as_moderator.get(insights_url, {"period": "all"})
+        assert response.status_code == 200
+
     def trivial():
         as_head.get("/healthz")
 
@@ -296,6 +300,7 @@ def run(size: int, runs: int) -> dict:
         ("radar", radar),
         ("search", search),
         ("insights page", insights),
+        ("insights, all meetings", insights_all),
     ]:
         results[name] = measure(call, runs)
     return results

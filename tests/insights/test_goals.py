@@ -132,7 +132,7 @@ def test_archiving_asks_first_keeps_the_tags_and_restoring_brings_it_back(client
     assert _titles(world) == ["Datadrivna beslut"]
     html = client.get(url).content.decode()
     assert "Arkiverade mål" in html
-    assert "Kopplat till: 1 lappar, 0 lösningar, 0 mikroprojekt." in html
+    assert "Lappar: 1 · lösningar: 0 · mikroprojekt: 0" in html
     # Not offered for new tags: not on another department's post-it form.
     it_head = UserFactory()
     world.it.heads.add(it_head)
