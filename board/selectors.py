@@ -1,5 +1,6 @@
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from django.core import signing
 from django.db.models import Count, OuterRef, Q, Subquery
@@ -40,8 +41,6 @@ class BoardPage:
     contributions: list[Contribution]
     links: list[tuple[TopicLink, Topic]]
     follow_ups: list[FollowUp]
-    departments: list[Department]
-    people: list[User]
     can_moderate: bool
     topics_hidden: bool
     now: datetime
@@ -52,6 +51,16 @@ class BoardPage:
     # The attendance panel (moderators only): members and invitees, answers, presence.
     roll: list[User] = field(default_factory=list)
     lane: Lane | None = None  # "Uppföljning", on the moderator's board
+
+    # The tools column's pickers: read when the whole page is rendered, not for the
+    # live part an action answers with, nor for the screens' fragments.
+    @cached_property
+    def departments(self) -> list[Department]:
+        return list(self.meeting.group.departments.active().order_by("position", "name"))
+
+    @cached_property
+    def people(self) -> list[User]:
+        return list(meeting_people(meeting=self.meeting)) if self.can_moderate else []
 
     @property
     def ended(self) -> bool:
@@ -164,8 +173,6 @@ def board_page(*, meeting: Meeting, user: User, now: datetime, lane: bool = Fals
         )
     waiting = [t for t in topics if t.status == TopicStatus.SUBMITTED]
     can_moderate = meeting.role >= Role.MODERATOR
-    departments = list(meeting.group.departments.active().order_by("position", "name"))
-    people = list(meeting_people(meeting=meeting)) if can_moderate else []
     return BoardPage(
         meeting=meeting,
         state=state,
@@ -175,8 +182,6 @@ def board_page(*, meeting: Meeting, user: User, now: datetime, lane: bool = Fals
         contributions=contributions,
         links=links,
         follow_ups=follow_ups,
-        departments=departments,
-        people=people,
         can_moderate=can_moderate,
         topics_hidden=not readable,
         now=now,
