@@ -5,9 +5,12 @@ gunicorn's sync workers, where each open stream would hold a whole worker. It
 
 - authenticates each screen once, when it connects, with the page's own rules
   (the session cookie, then `meeting_get_for_user`, as the projector and participant
-  pages do);
+  pages do), on a small pool of threads (LIVE_DB_THREADS), each with its own database
+  connection, so a room full of screens reconnecting at once is not served one by one;
 - sends the current fragment at once, so a screen that reconnects (after a network
-  blip, or this process restarting) misses nothing: Redis pub/sub keeps no history;
+  blip, or this process restarting) misses nothing: Redis pub/sub keeps no history.
+  While the subscription is up, the newest fragment pushed to a view is kept, and a
+  connecting screen gets those bytes without a render;
 - holds one Redis subscription for the whole process; when a board changes it renders
   the fragment once per view, language and role that has screens here (through the shared
   cache, `board/fragments.py`) and hands the same bytes to each of them;
@@ -22,6 +25,7 @@ import asyncio
 import json
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 from http.cookies import SimpleCookie
 from importlib import import_module
 
@@ -102,9 +106,12 @@ def _authorise(cookie_header: str, code: str) -> tuple[int, str, int] | None:
     return meeting.pk, language, int(meeting.role)
 
 
-# One thread does the database work, as in a sync Django request.
-render = sync_to_async(_render, thread_sensitive=True)
-authorise = sync_to_async(_authorise, thread_sensitive=True)
+# The database work runs on a few threads of its own, each holding one connection
+# (Django's connections are per thread), so checks of screens connecting at the same
+# time overlap their waits on PostgreSQL instead of queueing behind one thread.
+_database = ThreadPoolExecutor(max_workers=settings.LIVE_DB_THREADS, thread_name_prefix="live-db")
+render = sync_to_async(_render, thread_sensitive=False, executor=_database)
+authorise = sync_to_async(_authorise, thread_sensitive=False, executor=_database)
 
 
 class Hub:
@@ -112,6 +119,10 @@ class Hub:
 
     def __init__(self):
         self.meetings: dict[int, dict[tuple[str, str, int], set[Screen]]] = {}
+        # The newest event pushed to each (meeting, view key) that has screens here:
+        # (version, bytes). Kept only while subscribed, and dropped with the key's last
+        # screen, since changes to a board nobody here watches are not followed.
+        self.latest: dict[tuple[int, tuple[str, str, int]], tuple[int, bytes]] = {}
         self.rendering: set[int] = set()
         self.dirty: set[int] = set()
         self.subscribed = False
@@ -124,8 +135,18 @@ class Hub:
         views.get(screen.key, set()).discard(screen)
         if not views.get(screen.key):
             views.pop(screen.key, None)
+            self.latest.pop((meeting_id, screen.key), None)
         if not views:
             self.meetings.pop(meeting_id, None)
+
+    def keep(self, meeting_id: int, key: tuple[str, str, int], version: int, data: bytes) -> None:
+        kept = self.latest.get((meeting_id, key))
+        if kept is None or version > kept[0]:
+            self.latest[(meeting_id, key)] = (version, data)
+
+    def current(self, meeting_id: int, key: tuple[str, str, int]) -> tuple[int, bytes] | None:
+        """The newest event for a view, when this process has followed every change since."""
+        return self.latest.get((meeting_id, key)) if self.subscribed else None
 
     @property
     def screens(self) -> int:
@@ -150,6 +171,8 @@ class Hub:
                     if rendered is None:
                         continue
                     data = event(*rendered)
+                    if self.subscribed and key in self.meetings.get(meeting_id, {}):
+                        self.keep(meeting_id, key, rendered[0], data)
                     for screen in list(self.meetings.get(meeting_id, {}).get(key, ())):
                         screen.offer(rendered[0], data)
                 if meeting_id not in self.dirty:
@@ -168,6 +191,8 @@ class Hub:
             try:
                 async with client.pubsub() as pubsub:
                     await pubsub.subscribe(CHANNEL)
+                    # What was kept may have missed changes while we were away.
+                    self.latest.clear()
                     self.subscribed = True
                     # Changes published while we were away are lost: send current states.
                     for meeting_id in list(self.meetings):
@@ -186,6 +211,7 @@ class Hub:
                 logger.warning("live: Redis subscription lost (%s); retrying", error)
             finally:
                 self.subscribed = False
+                self.latest.clear()
                 await client.aclose()
             await asyncio.sleep(1)
 
@@ -260,9 +286,17 @@ async def _stream(scope, receive, send, code: str, view: str) -> None:
             }
         )
         # The current state at once: a (re)connecting screen is up to date immediately.
-        current = await render(meeting_id, *screen.key)
-        if current is not None:
-            screen.offer(current[0], event(*current))
+        # The screen is already in the hub, so a change from here on reaches it too.
+        kept = hub.current(meeting_id, screen.key)
+        if kept is not None:
+            screen.offer(*kept)
+        else:
+            current = await render(meeting_id, *screen.key)
+            if current is not None:
+                data = event(*current)
+                screen.offer(current[0], data)
+                if hub.subscribed:
+                    hub.keep(meeting_id, screen.key, current[0], data)
         while not disconnected.is_set():
             try:
                 await asyncio.wait_for(screen.ready.wait(), settings.LIVE_KEEPALIVE_SECONDS)

@@ -91,6 +91,8 @@ elif LIVE_URL and not LIVE_URL.endswith("/"):
 LIVE_ALLOWED_ORIGINS = [SITE_URL, *CSRF_TRUSTED_ORIGINS]
 # An idle stream gets a comment this often, so proxies and browsers keep it open.
 LIVE_KEEPALIVE_SECONDS = env_int("LIVE_KEEPALIVE_SECONDS", 15, minimum=1, maximum=300)
+# Threads (each with its own database connection) the stream checks and renders on.
+LIVE_DB_THREADS = env_int("LIVE_DB_THREADS", 4, minimum=1, maximum=32)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -6,6 +6,7 @@ writes publish through Redis after they commit, and the stream pushes the fragme
 
 import copy
 import http.client
+import json
 import socket
 import subprocess
 import sys
@@ -127,6 +128,88 @@ def test_a_screen_gets_the_current_state_at_once_then_every_change(stream_proces
         assert f'data-focus="{running[1].code}"' in html
     finally:
         stream.close()
+
+
+def test_a_screen_joining_after_changes_gets_the_newest_state_not_a_kept_older_one(
+    stream_process, world, running
+):
+    """While screens are open the stream keeps the newest event per view and sends a
+    joining screen those bytes; it must never be older than the board."""
+    cookie = session_cookie(world.participant)
+    first = Stream(stream_process, f"{world.meeting.code}/screen/", cookie=cookie)
+    try:
+        first.next_block()
+        first.next_event()
+        for topic in (running[1], running[0], running[1]):
+            board_give_word(meeting=world.meeting, code=topic.code)
+            version, _html = first.next_event()
+        assert version == board_version(meeting_id=world.meeting.pk)
+        second = Stream(stream_process, f"{world.meeting.code}/screen/", cookie=cookie)
+        try:
+            second.next_block()
+            joined, html = second.next_event()
+            assert joined == version
+            assert f'data-focus="{running[1].code}"' in html
+        finally:
+            second.close()
+    finally:
+        first.close()
+    # Nobody watches now: a change is not followed here, so what was kept must not be
+    # offered to the next screen.
+    _wait_until_unwatched(stream_process, world.meeting)
+    board_give_word(meeting=world.meeting, code=running[0].code)
+    later = Stream(stream_process, f"{world.meeting.code}/screen/", cookie=cookie)
+    try:
+        later.next_block()
+        version, html = later.next_event()
+        assert version == board_version(meeting_id=world.meeting.pk)
+        assert f'data-focus="{running[0].code}"' in html
+    finally:
+        later.close()
+
+
+def _wait_until_unwatched(process, meeting, timeout: float = 5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        connection = http.client.HTTPConnection("127.0.0.1", process.port, timeout=5)
+        connection.request("GET", "/live/healthz")
+        screens = json.loads(connection.getresponse().read())["screens"]
+        connection.close()
+        if screens == 0:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the stream still counts open screens")
+
+
+def test_many_screens_connecting_at_once_each_get_the_current_state(
+    stream_process, world, running
+):
+    """Screens reconnecting together are checked on the stream's thread pool; each is
+    checked on its own (a stranger among them gets 403) and gets the current state."""
+    cookies = [session_cookie(world.participant), session_cookie(world.head)]
+    stranger = session_cookie(UserFactory())
+    results: dict[int, object] = {}
+
+    def open_screen(n: int):
+        cookie = stranger if n == 7 else cookies[n % 2]
+        stream = Stream(stream_process, f"{world.meeting.code}/participant/", cookie=cookie)
+        try:
+            if stream.response.status != 200:
+                results[n] = stream.response.status
+                return
+            stream.next_block()
+            results[n] = stream.next_event()[0]
+        finally:
+            stream.close()
+
+    threads = [threading.Thread(target=open_screen, args=(n,)) for n in range(24)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    current = board_version(meeting_id=world.meeting.pk)
+    assert results.pop(7) == 403
+    assert results == {n: current for n in range(24) if n != 7}
 
 
 def test_keep_alive_comments_hold_a_quiet_stream_open(stream_process, world, running):
