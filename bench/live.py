@@ -22,6 +22,13 @@ each way of following the board:
 Then the reconnect storm: all N stream screens drop and reconnect at once; the time
 until each holds the current state.
 
+    uv run python bench/live.py --screens 300 --modes stream --storms 5 --compare-with ../main
+
+runs the storm only (no changes, no polling), five times against this checkout's stream
+process and five times against the stream process of another checkout (its own .venv,
+the same database and Redis), alternating, so a change to the stream is compared with
+the code before it under the same load.
+
 Figures go to docs/performance.md by hand, with the date and this command.
 """
 
@@ -72,7 +79,12 @@ def setup_django():
     import django
 
     django.setup()
+    from django.conf import settings
     from django.core.management import call_command
+
+    # Seeding hundreds of screen users: nobody signs in with these passwords, so a fast
+    # hash (the servers under test keep the real hashers; sessions are made directly).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
     call_command("migrate", verbosity=0)
     call_command("collectstatic", "--no-input", verbosity=0)
@@ -117,10 +129,10 @@ def fill(screens: int):
     return meeting, [t.code for t in topics], client.cookies["sessionid"].value, viewers
 
 
-def start(command: list[str], port: int, health: str):
+def start(command: list[str], port: int, health: str, cwd: Path = ROOT):
     env = {**os.environ, **BASE_ENV}
-    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
-    deadline = time.monotonic() + 60
+    process = subprocess.Popen(command, cwd=cwd, env=env, start_new_session=True)
+    deadline = time.monotonic() + 180  # a loaded machine is slow to import Django
     while time.monotonic() < deadline:
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
@@ -186,9 +198,9 @@ async def poll_screen(code, viewer, arrivals, stop):
             await asyncio.wait_for(stop.wait(), 1.0)
 
 
-async def open_stream(code, viewer):
+async def open_stream(code, viewer, port=None):
     cookie, _token, view = viewer
-    reader, writer = await asyncio.open_connection("127.0.0.1", LIVE_PORT, limit=2**20)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port or LIVE_PORT, limit=2**20)
     writer.write(
         f"GET /live/{code}/{view}/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         f"Cookie: sessionid={cookie}\r\nAccept: text/event-stream\r\n\r\n".encode()
@@ -197,8 +209,8 @@ async def open_stream(code, viewer):
     return reader, writer
 
 
-async def stream_screen(code, viewer, arrivals, stop, first_event=None):
-    reader, writer = await open_stream(code, viewer)
+async def stream_screen(code, viewer, arrivals, stop, first_event=None, port=None):
+    reader, writer = await open_stream(code, viewer, port)
     try:
         while not stop.is_set():
             line = await reader.readline()
@@ -245,6 +257,56 @@ async def run_screens(mode, code, viewers, seconds, ready, storm):
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     return arrivals, storm_times
+
+
+async def storm(code, viewers, port) -> list[float]:
+    """All screens connect at once: seconds until each holds the current state."""
+    loop = asyncio.get_running_loop()
+    firsts = [loop.create_future() for _ in viewers]
+    stop = asyncio.Event()
+    started = time.time()
+    tasks = [
+        asyncio.create_task(stream_screen(code, v, [], stop, firsts[n], port))
+        for n, v in enumerate(viewers)
+    ]
+    done, _pending = await asyncio.wait(firsts, timeout=10)
+    times = [f.result() - started for f in done]
+    stop.set()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return times + [10.0] * (len(viewers) - len(times))  # a screen never served counts as 10 s
+
+
+def storms_process(code, viewers, ports, rounds, results):
+    figures = {label: [] for label in ports}
+    for _ in range(rounds):
+        for label, port in ports.items():
+            times = asyncio.run(storm(code, viewers, port))
+            figures[label].append(times)
+            time.sleep(1)
+    results.put(figures)
+
+
+def compare_storms(code, viewers, ports, rounds):
+    results = multiprocessing.Queue()
+    child = multiprocessing.Process(
+        target=storms_process, args=(code, viewers, ports, rounds, results)
+    )
+    child.start()
+    figures = results.get(timeout=rounds * len(ports) * 30 + 60)
+    child.join()
+    for label, runs in figures.items():
+        p95s = [pct(times, 95) * 1000 for times in runs]
+        within = [sum(1 for t in times if t <= 2.0) for times in runs]
+        print(
+            f"storm, {len(viewers)} screens, {label}: current state p95 per round "
+            + ", ".join(f"{p:.0f}" for p in p95s)
+            + f" ms (median {statistics.median(p95s):.0f} ms); within 2 s: "
+            + ", ".join(str(w) for w in within)
+            + f" of {len(viewers)}",
+            flush=True,
+        )
 
 
 def screens_process(mode, code, viewers, seconds, ready, results, storm):
@@ -343,50 +405,76 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--screens", type=int, nargs="+", default=[100, 300])
     parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument(
+        "--modes", nargs="+", choices=["stream", "poll"], default=["stream", "poll"]
+    )
+    parser.add_argument("--storms", type=int, default=0, help="storm-only rounds (see above)")
+    parser.add_argument("--compare-with", type=Path, help="another checkout's stream process")
     args = parser.parse_args()
     setup_django()
     meeting, topics, mod_cookie, viewers = fill(max(args.screens))
     from django.db import connections
 
     connections.close_all()
-    gunicorn = start(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "tvargrupp.wsgi",
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{WEB_PORT}",
-            "--log-level",
-            "warning",
-        ],
-        WEB_PORT,
-        "/healthz",
-    )
-    stream = start(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "tvargrupp.live:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(LIVE_PORT),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        LIVE_PORT,
-        "/live/healthz",
-    )
-    processes = {"gunicorn": gunicorn, "stream": stream}
-    print(f"load average before: {os.getloadavg()[0]:.2f}; {os.cpu_count()} cores", flush=True)
+    processes = {}
     try:
-        for n in args.screens:
-            for mode in ("stream", "poll"):
+        gunicorn = start(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "tvargrupp.wsgi",
+                "--workers",
+                "2",
+                "--bind",
+                f"127.0.0.1:{WEB_PORT}",
+                "--log-level",
+                "warning",
+            ],
+            WEB_PORT,
+            "/healthz",
+        )
+        stream = start(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "tvargrupp.live:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(LIVE_PORT),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            LIVE_PORT,
+            "/live/healthz",
+        )
+        processes.update(gunicorn=gunicorn, stream=stream)
+        ports = {"this checkout": LIVE_PORT}
+        if args.compare_with:
+            other = args.compare_with.resolve()
+            processes["other stream"] = start(
+                [
+                    str(other / ".venv/bin/python"),
+                    *stream.args[1:6],  # -m uvicorn tvargrupp.live:application --host 127.0.0.1
+                    "--port",
+                    str(LIVE_PORT + 10),
+                    "--no-access-log",
+                    "--log-level",
+                    "warning",
+                ],
+                LIVE_PORT + 10,
+                "/live/healthz",
+                cwd=other,
+            )
+            ports[f"{other.name} checkout"] = LIVE_PORT + 10
+        print(f"load average before: {os.getloadavg()[0]:.2f}; {os.cpu_count()} cores", flush=True)
+        for n in args.screens if args.storms else ():
+            compare_storms(meeting.code, viewers[:n], ports, args.storms)
+        for n in () if args.storms else args.screens:
+            for mode in args.modes:
                 measure(
                     mode,
                     meeting.code,
