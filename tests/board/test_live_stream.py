@@ -181,9 +181,7 @@ def _wait_until_unwatched(process, meeting, timeout: float = 5.0):
     raise AssertionError("the stream still counts open screens")
 
 
-def test_many_screens_connecting_at_once_each_get_the_current_state(
-    stream_process, world, running
-):
+def test_many_screens_connecting_at_once_each_get_the_current_state(stream_process, world, running):
     """Screens reconnecting together are checked on the stream's thread pool; each is
     checked on its own (a stranger among them gets 403) and gets the current state."""
     cookies = [session_cookie(world.participant), session_cookie(world.head)]
