@@ -10,12 +10,16 @@ The path of every message:
    and its own claim token) and commits. With MAIL_RATE_PER_MINUTE set, e-mail is
    claimed one at a time, each taking the next slot of the installation's
    `Clock` row, so the rate holds across every worker.
-3. Each message is rendered (its kind's `render`) and sent over the batch's one
+3. Each message is rendered (its kind's `render`) and sent over the drain's one
    SMTP connection, outside any transaction; just before, its lease is renewed
-   and its attempt counted, on the condition that the claim is still ours.
+   and its attempt counted, on the condition that the claim is still ours. The
+   conversation runs in a second thread while the next message is made, one
+   message on the wire at a time (`Transports`).
 4. The result is one `UPDATE`: sent; or back to pending with exponential
    back-off after a transient refusal (4xx, a dropped connection); or failed with
-   the server's reply after a permanent one (5xx) or the last attempt.
+   the server's reply after a permanent one (5xx) or the last attempt. It is
+   written with the drain's next write (the next message's start, the next
+   claim), in the same commit: one commit a message, not two (`_Results`).
 
 A worker killed mid-batch leaves rows in `sending`: their lease runs out after
 OUTBOX_LEASE_SECONDS (a minute) and any drain takes them again; a worker that
@@ -32,25 +36,28 @@ import socket
 import time
 from collections import defaultdict
 from collections.abc import Iterable
+from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import models, transaction
-from django.db.models import F, Q, QuerySet
+from django.db import connection, models, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from outbox import kinds
 from outbox.models import Channel, Clock, Message, MessageStatus
-from outbox.transports import Transports, refusal, webhook_post
+from outbox.transports import Transports, refusal
 
 logger = logging.getLogger(__name__)
 
 BATCH = 10  # claimed at once by one drain: small, so several workers share a backlog
 DRAIN_SECONDS = 20.0  # a drain hands its worker process back after this long
 STUCK_AFTER = timedelta(minutes=2)  # due this long and not taken: the page offers a push
+REPORT_SECONDS = 1.0  # the kinds' `finished` hooks hear of finished messages this often
 
 
 @dataclass
@@ -183,8 +190,163 @@ def _due(now: datetime) -> Q:
     )
 
 
-def _claim(token: str) -> tuple[list[Message], datetime | None]:
-    """Claim due messages for this drain; with a rate, e-mail only as the clock allows.
+class _Results:
+    """A drain's results not yet written; each goes with the drain's next write, in one commit.
+
+    A message's conversation runs while the drain makes the next message; its
+    result is noted when the drain next writes (`settle`), and written in that
+    same transaction: with the next message's start (its attempt counted just
+    before it goes on the wire), the next claim, a release or the drain's end.
+    One commit a message instead of two, and still one message on the wire at a
+    time. The guarantee is unchanged: a process killed at any moment leaves at
+    most one message sent and not marked, the one it was sending or had just
+    sent, which goes again when its lease runs out.
+    """
+
+    def __init__(self, token: str):
+        self.token = token
+        self.pending: list[tuple[int, dict]] = []
+        self.on_the_wire: tuple[Message, Future] | None = None
+        self.sent = 0
+        self.done: list[Message] = []  # sent or failed, for the kinds' `finished` hooks
+
+    def add(self, message: Message, **fields) -> None:
+        fields.setdefault("claimed_by", "")
+        fields.setdefault("lease_until", None)
+        finished = fields.get("status") in (MessageStatus.SENT, MessageStatus.FAILED)
+        if finished and kinds.is_secret(message.kind):
+            fields["payload"] = {}  # a sign-in code does not outlive its sending
+        for name, value in fields.items():
+            setattr(message, name, value)
+        self.pending.append((message.pk, fields))
+        if finished:
+            self.done.append(message)
+
+    def settle(self) -> None:
+        """Wait for the conversation on the wire, if any, and note how it ended."""
+        if self.on_the_wire is None:
+            return
+        message, conversation = self.on_the_wire
+        self.on_the_wire = None
+        try:
+            conversation.result()
+        except Exception as error:
+            refused = refusal(error)
+            if refused.permanent or message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+                logger.warning("Outbox message %s failed: %s", message.pk, refused.reply)
+                self.add(message, status=MessageStatus.FAILED, last_error=refused.reply)
+            else:
+                self.add(
+                    message,
+                    status=MessageStatus.PENDING,
+                    last_error=refused.reply,
+                    not_before=timezone.now() + backoff(message.attempts),
+                )
+            return
+        self.add(message, status=MessageStatus.SENT, sent_at=timezone.now(), last_error="")
+        self.sent += 1
+        # No address in the log: the outbox pages show who; the log says what and when.
+        logger.info(
+            "Outbox message %s sent (%s)",
+            message.pk,
+            message.kind,
+            extra={"message_id": message.pk, "kind": message.kind, "attempts": message.attempts},
+        )
+
+    @contextmanager
+    def writing(self):
+        """A transaction that begins with the pending results.
+
+        The conversation on the wire is waited for before the transaction opens,
+        so no transaction waits on the SMTP server.
+        """
+        self.settle()
+        pending, self.pending = self.pending, []
+        try:
+            with transaction.atomic():
+                if pending:
+                    now = timezone.now()
+                    with connection.cursor() as cursor:
+                        for pk, fields in pending:
+                            cursor.execute(*self._update(pk, {"updated_at": now, **fields}))
+                yield
+        except BaseException:
+            self.pending[:0] = pending  # rolled back: written with the next write
+            raise
+
+    def start(self, message: Message) -> bool:
+        """Write the pending results and this message's start: its attempt counted and its
+        lease renewed, if the claim is still ours. Returns whether it was.
+
+        On PostgreSQL that is one statement (the results as data-modifying `WITH`
+        clauses): one round trip and one commit a message, where the ORM took a
+        BEGIN, two UPDATEs and a COMMIT.
+        """
+        self.settle()
+        now = timezone.now()
+        pending, self.pending = self.pending, []
+        statements = [self._update(pk, {"updated_at": now, **fields}) for pk, fields in pending]
+        statements.append(
+            self._update(message.pk, {"lease_until": now + _lease(), "updated_at": now}, True)
+        )
+        try:
+            with connection.cursor() as cursor:
+                if connection.vendor == "postgresql":
+                    *results, (sql, params) = statements
+                    clauses = [
+                        f"result_{n} AS ({result})" for n, (result, _p) in enumerate(results)
+                    ]
+                    cursor.execute(
+                        f"WITH {', '.join(clauses)} {sql}" if clauses else sql,
+                        [param for _sql, more in results for param in more] + params,
+                    )
+                else:
+                    with transaction.atomic():
+                        for statement in statements:
+                            cursor.execute(*statement)
+                started = cursor.rowcount
+        except BaseException:
+            self.pending[:0] = pending
+            raise
+        if started:
+            message.attempts += 1
+        return bool(started)
+
+    def _update(self, pk: int, fields: dict, count_attempt: bool = False) -> tuple[str, list]:
+        """`UPDATE outbox_message SET … WHERE id = pk`, while the row is `sending` under
+        our claim: what `Message.objects.filter(…).update(…)` writes, as SQL to combine."""
+        name = connection.ops.quote_name
+        columns, params = [], []
+        for field_name, value in fields.items():
+            field = Message._meta.get_field(field_name)
+            columns.append(f"{name(field.column)} = %s")
+            params.append(field.get_db_prep_save(value, connection))
+        if count_attempt:
+            columns.append(f"{name('attempts')} = {name('attempts')} + 1")
+        # The names are the model's own and every value a parameter.
+        table, where = name(Message._meta.db_table), f"{name('id')} = %s"
+        where += f" AND {name('status')} = %s AND {name('claimed_by')} = %s"
+        sql = f"UPDATE {table} SET {', '.join(columns)} WHERE {where}"  # noqa: S608
+        return sql, [*params, pk, MessageStatus.SENDING.value, self.token]
+
+    def report(self) -> None:
+        """The kinds' `finished` hooks, for what has been written sent or failed."""
+        done, self.done = self.done, []
+        by_kind: dict[str, list[Message]] = defaultdict(list)
+        for message in done:
+            by_kind[message.kind].append(message)
+        for name, messages in by_kind.items():
+            hook = kinds.get(name).finished
+            if hook is not None:
+                try:
+                    hook(messages)
+                except Exception:
+                    logger.exception("The outbox's finished hook of %s failed", name)
+
+
+def _claim(results: _Results) -> tuple[list[Message], datetime | None]:
+    """Write the results still pending and claim due messages for this drain; with a rate,
+    e-mail only as the clock allows.
 
     Returns the claimed messages, and the moment the next e-mail may go when the
     rate holds one back.
@@ -193,7 +355,7 @@ def _claim(token: str) -> tuple[list[Message], datetime | None]:
     spacing = _email_spacing()
     held_until = None
     queue = Message.objects.filter(_due(now)).order_by("priority", "not_before", "pk")
-    with transaction.atomic():
+    with results.writing():
         free = queue.exclude(channel=Channel.EMAIL) if spacing else queue
         ids = list(free.select_for_update(skip_locked=True).values_list("pk", flat=True)[:BATCH])
         if spacing and len(ids) < BATCH:
@@ -216,146 +378,97 @@ def _claim(token: str) -> tuple[list[Message], datetime | None]:
             # Still due: without row locks (SQLite) two claims cannot both win a row.
             Message.objects.filter(pk__in=ids).filter(_due(now)).update(
                 status=MessageStatus.SENDING,
-                claimed_by=token,
+                claimed_by=results.token,
                 lease_until=now + _lease(),
                 updated_at=now,
             )
     claimed = list(
-        Message.objects.filter(pk__in=ids, claimed_by=token)
+        Message.objects.filter(pk__in=ids, claimed_by=results.token)
         .select_related("recipient")
         .order_by("priority", "not_before", "pk")
     )
     return claimed, held_until
 
 
-def _finish(message: Message, token: str, **fields) -> bool:
-    """Record a result, if the claim is still ours; the row leaves `sending`."""
-    now = timezone.now()
-    fields.setdefault("claimed_by", "")
-    fields.setdefault("lease_until", None)
-    if kinds.is_secret(message.kind) and fields.get("status") in (
-        MessageStatus.SENT,
-        MessageStatus.FAILED,
-    ):
-        fields["payload"] = {}  # a sign-in code does not outlive its sending
-    updated = Message.objects.filter(
-        pk=message.pk, status=MessageStatus.SENDING, claimed_by=token
-    ).update(updated_at=now, **fields)
-    for name, value in fields.items():
-        if not hasattr(value, "resolve_expression"):
-            setattr(message, name, value)
-    return bool(updated)
+def _deliver(message: Message, results: _Results, transports: Transports, cache: dict) -> None:
+    """Make one claimed message and put it on the wire.
 
-
-def _deliver(message: Message, token: str, transports: Transports, cache: dict) -> str:
-    """Render and send one claimed message; returns its status afterwards."""
+    It is made (rendered, and for e-mail turned into bytes) while the previous
+    message's conversation may still run; then that one is settled and its
+    result written together with this one's start, and this one's conversation
+    begins. Its own result is noted at the drain's next write.
+    """
     now = timezone.now()
     try:
         kind = kinds.get(message.kind)
         rendered = kind.render(message, cache)
+        conversation = transports.conversation(
+            channel=message.channel, address=message.address, rendered=rendered
+        )
     except kinds.NotReady as wait:
-        _finish(message, token, status=MessageStatus.PENDING, not_before=now + wait.retry_in)
-        return MessageStatus.PENDING
+        results.add(message, status=MessageStatus.PENDING, not_before=now + wait.retry_in)
+        return
     except ObjectDoesNotExist as gone:
         # Stored as the server's replies are: in English, whoever reads it later.
         reply = f"Nothing to send any more: {gone}"
-        _finish(message, token, status=MessageStatus.FAILED, last_error=reply[:2000])
-        return MessageStatus.FAILED
+        results.add(message, status=MessageStatus.FAILED, last_error=reply[:2000])
+        return
     except Exception as error:
         logger.exception("Could not render outbox message %s (%s)", message.pk, message.kind)
         reply = f"Could not make the message: {type(error).__name__}: {error}"
-        _finish(message, token, status=MessageStatus.FAILED, last_error=reply[:2000])
-        return MessageStatus.FAILED
-    started = Message.objects.filter(
-        pk=message.pk, status=MessageStatus.SENDING, claimed_by=token
-    ).update(attempts=F("attempts") + 1, lease_until=now + _lease(), updated_at=now)
-    if not started:
-        return MessageStatus.SENDING  # our lease ran out and another drain took it
-    message.attempts += 1
-    try:
-        if message.channel == Channel.WEBHOOK:
-            webhook_post(message.address, rendered)
-        else:
-            transports.send_email(rendered)
-    except Exception as error:
-        refused = refusal(error)
-        if refused.permanent or message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
-            logger.warning("Outbox message %s failed: %s", message.pk, refused.reply)
-            _finish(message, token, status=MessageStatus.FAILED, last_error=refused.reply)
-            return MessageStatus.FAILED
-        _finish(
-            message,
-            token,
-            status=MessageStatus.PENDING,
-            last_error=refused.reply,
-            not_before=timezone.now() + backoff(message.attempts),
-        )
-        return MessageStatus.PENDING
-    _finish(message, token, status=MessageStatus.SENT, sent_at=timezone.now(), last_error="")
-    # No address in the log: the outbox pages show who; the log says what and when.
-    logger.info(
-        "Outbox message %s sent (%s)",
-        message.pk,
-        message.kind,
-        extra={"message_id": message.pk, "kind": message.kind, "attempts": message.attempts},
-    )
-    return MessageStatus.SENT
+        results.add(message, status=MessageStatus.FAILED, last_error=reply[:2000])
+        return
+    if not results.start(message):  # the previous message's result, and this one's start
+        return  # our lease ran out and another drain took it
+    results.on_the_wire = (message, transports.start(conversation))
 
 
-def _release(messages: list[Message], token: str) -> None:
+def _release(messages: list[Message], results: _Results) -> None:
     """Claimed but not started (the drain's time is up): back to the queue at once."""
-    Message.objects.filter(
-        pk__in=[m.pk for m in messages], status=MessageStatus.SENDING, claimed_by=token
-    ).update(status=MessageStatus.PENDING, claimed_by="", lease_until=None)
-
-
-def _report_finished(done: list[Message]) -> None:
-    by_kind: dict[str, list[Message]] = defaultdict(list)
-    for message in done:
-        by_kind[message.kind].append(message)
-    for name, messages in by_kind.items():
-        hook = kinds.get(name).finished
-        if hook is not None:
-            try:
-                hook(messages)
-            except Exception:
-                logger.exception("The outbox's finished hook of %s failed", name)
+    with results.writing():
+        Message.objects.filter(
+            pk__in=[m.pk for m in messages], status=MessageStatus.SENDING, claimed_by=results.token
+        ).update(status=MessageStatus.PENDING, claimed_by="", lease_until=None)
 
 
 def outbox_drain(*, worker: str = "", budget: float = DRAIN_SECONDS) -> int:
     """Send due messages in batches until none is due or the time is up; returns how many went."""
-    token = f"{worker or socket.gethostname()}/{os.getpid()}/{secrets.token_hex(4)}"
+    results = _Results(f"{worker or socket.gethostname()}/{os.getpid()}/{secrets.token_hex(4)}")
     started = time.monotonic()
-    sent = 0
     held_until = None
     out_of_time = False
     transports = Transports()
     cache: dict = {}
+    reported = started
     try:
         while True:
-            claimed, held_until = _claim(token)
+            claimed, held_until = _claim(results)
+            if time.monotonic() - reported > REPORT_SECONDS:
+                results.report()
+                reported = time.monotonic()
             if not claimed:
                 wait = (held_until - timezone.now()).total_seconds() if held_until else None
-                if wait is not None and wait < 0.5 and sent and not out_of_time:
+                if wait is not None and wait < 0.5 and results.sent and not out_of_time:
                     time.sleep(max(wait, 0))  # the next slot is a moment away: stay
                     continue
                 break
-            done = []
             for index, message in enumerate(claimed):
                 if time.monotonic() - started > budget:
-                    _release(claimed[index:], token)
+                    _release(claimed[index:], results)
                     out_of_time = True
                     break
-                status = _deliver(message, token, transports, cache)
-                sent += status == MessageStatus.SENT
-                if status in (MessageStatus.SENT, MessageStatus.FAILED):
-                    done.append(message)
-            _report_finished(done)
+                _deliver(message, results, transports, cache)
             if out_of_time or time.monotonic() - started > budget:
                 out_of_time = True
                 break
     finally:
-        transports.close()
+        try:
+            if results.pending or results.on_the_wire:
+                with results.writing():
+                    pass
+        finally:
+            transports.close()
+    results.report()
     if out_of_time:
         outbox_wake(count=1)  # carry on in a fresh task; other work gets its turn
     else:
@@ -367,7 +480,7 @@ def outbox_drain(*, worker: str = "", budget: float = DRAIN_SECONDS) -> int:
         )
         if upcoming is not None:
             outbox_wake_at(upcoming)
-    return sent
+    return results.sent
 
 
 # --- Recovery -----------------------------------------------------------------------

@@ -1,24 +1,45 @@
 """Putting a rendered message on the wire: SMTP for e-mail, HTTPS for chat webhooks.
 
-A `Transports` object lives for one batch: it opens one SMTP connection on first
-use, reuses it for every e-mail of the batch, and drops it after any error (the
+A `Transports` object lives for one drain: it opens one SMTP connection on first
+use, reuses it for every e-mail of the drain, and drops it after any error (the
 next message opens a fresh one). `refusal()` reads an exception as the server's
 reply and says whether trying again can help.
+
+An e-mail goes on the wire as Django would send it (`EmailMessage.message()`),
+flattened to bytes by `wire_bytes`, which takes two shortcuts that change
+nothing a receiver can see: each multipart gets a random boundary before it is
+written (Python's generator would otherwise search every part's text for a
+boundary that does not occur in it), and a part built as a `FrozenPart` (the
+summary's PDF, attached to 300 copies) is written once and its bytes reused.
 """
 
 import contextlib
+import functools
 import json
+import random
 import smtplib
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from email.generator import BytesGenerator
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.utils import formatdate, make_msgid
+from functools import partial
+from io import BytesIO
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+from django.core.mail.message import SafeMIMEText, forbid_multi_line_headers, sanitize_address
+from django.core.mail.utils import DNS_NAME
 from django.utils.translation import gettext as _
+
+from outbox.models import Channel
 
 
 class WebhookRefused(Exception):
@@ -113,41 +134,196 @@ def webhook_post(url: str, body: dict) -> None:
         raise WebhookRefused(error.code, " ".join(text.split())) from None
 
 
-class Transports:
-    def __init__(self):
-        self._smtp = None
-        self._fresh = False
+class FrozenPart(MIMEBase):
+    """A MIME part that many messages carry unchanged: flattened once, its bytes reused.
 
-    def send_email(self, message: EmailMessage) -> None:
+    Build it completely (payload, encoding, headers) before the first message
+    that carries it is sent, and never change it afterwards.
+    """
+
+    def __init__(self, maintype: str, subtype: str, **params):
+        super().__init__(maintype, subtype, **params)
+        self.flattened: dict[str, bytes] = {}
+
+
+_FOLDED: dict[tuple, bytes] = {}  # header lines as written, for headers many messages share
+_FOLDED_KEPT = 2000
+
+
+class _WireGenerator(BytesGenerator):
+    """Python's bytes generator, writing a `FrozenPart` from its bytes once made, and a
+    header line it has written before (the same name, value and policy) from its bytes."""
+
+    _policy = _policy_key = None
+
+    def _write_headers(self, msg):
+        policy = self.policy
+        if policy is not self._policy:
+            self._policy, self._policy_key = policy, repr(policy)
+        for name, value in msg.raw_items():
+            if type(value) is not str:  # a Header object: written as Python writes it
+                self._fp.write(policy.fold_binary(name, value))
+                continue
+            key = (name, value, self._policy_key)
+            line = _FOLDED.get(key)
+            if line is None:
+                if len(_FOLDED) >= _FOLDED_KEPT:
+                    _FOLDED.clear()
+                line = _FOLDED[key] = policy.fold_binary(name, value)
+            self._fp.write(line)
+        self.write(self._NL)
+
+    def flatten(self, msg, unixfrom=False, linesep=None):
+        if not isinstance(msg, FrozenPart) or unixfrom:
+            return super().flatten(msg, unixfrom=unixfrom, linesep=linesep)
+        policy = msg.policy if self.policy is None else self.policy
+        if linesep is not None:
+            policy = policy.clone(linesep=linesep)
+        key = f"{policy!r} {self._mangle_from_} {self.maxheaderlen}"
+        data = msg.flattened.get(key)
+        if data is None:
+            buffer = BytesIO()
+            BytesGenerator(buffer, self._mangle_from_, self.maxheaderlen, policy=policy).flatten(
+                msg
+            )
+            data = msg.flattened[key] = buffer.getvalue()
+        self._fp.write(data)
+
+
+@functools.lru_cache(maxsize=256)
+def _header(name: str, value: str, encoding: str) -> tuple[str, str]:
+    """Django's check and encoding of a header, once per process for each name and value:
+    a subject or a sender's name with å, ä or ö is a Python `Header` encoding each time."""
+    return forbid_multi_line_headers(name, value, encoding)
+
+
+_sanitized_address = functools.lru_cache(maxsize=64)(sanitize_address)
+
+
+def _message(email: EmailMessage) -> Message:
+    """`email.message()` as Django 5.2 makes it, with the headers shared by many
+    messages (subject, sender, reply-to) encoded once per process (`_header`)."""
+    encoding = email.encoding or settings.DEFAULT_CHARSET
+    message = email._create_message(SafeMIMEText(email.body, email.content_subtype, encoding))
+    extra = email.extra_headers
+    headers = [("Subject", email.subject), ("From", extra.get("From", email.from_email))]
+    for name, values in (("To", email.to), ("Cc", email.cc), ("Reply-To", email.reply_to)):
+        if name in extra:
+            headers.append((name, extra[name]))
+        elif values:
+            headers.append((name, ", ".join(str(value) for value in values)))
+    names = {name.lower() for name in extra}
+    if "date" not in names:
+        headers.append(("Date", formatdate(localtime=settings.EMAIL_USE_LOCALTIME)))
+    if "message-id" not in names:
+        headers.append(("Message-ID", make_msgid(domain=DNS_NAME)))
+    headers.extend(
+        (name, value)
+        for name, value in extra.items()
+        if name.lower() not in {"from", "to", "cc", "reply-to"}
+    )
+    for name, value in headers:
+        if name in ("Date", "Message-ID", "To"):  # one message's own: nothing to share
+            name, value = forbid_multi_line_headers(name, value, encoding)
+        else:
+            name, value = _header(name, str(value), encoding)
+        Message.__setitem__(message, name, value)  # checked and encoded just now
+    return message
+
+
+def wire_bytes(email: EmailMessage) -> bytes:
+    """The bytes Django's SMTP backend would send for `email`, made with less work."""
+    message = _message(email)
+    multiparts, texts = [], []
+    for part in message.walk():
+        if part.get_content_maintype() == "multipart":
+            if part.get_boundary() is None:
+                multiparts.append(part)
+        elif isinstance(payload := part.get_payload(), str):
+            texts.append(payload)
+    for part in multiparts:
+        # RFC 2045's "=_" occurs in no base64 or quoted-printable text; searching the
+        # parts' own text (not Python's, over everything written) rules out the rest.
+        boundary = f"=_{random.getrandbits(96):024x}"
+        while any(boundary in text for text in texts):
+            boundary = f"=_{random.getrandbits(96):024x}"
+        part.set_boundary(boundary)
+    buffer = BytesIO()
+    _WireGenerator(buffer, mangle_from_=False).flatten(message, linesep="\r\n")
+    return buffer.getvalue()
+
+
+class Transports:
+    """One drain's ways out, and its one SMTP connection.
+
+    A message is made ready for the wire in the caller's thread (`conversation`:
+    for e-mail the bytes, by `wire_bytes`) and its conversation held in one
+    second thread (`start`), so the drain makes the next message while the server
+    takes this one. The caller waits for each conversation (its `Future`) before
+    it starts the next: one message on the wire at a time.
+    """
+
+    def __init__(self):
+        self._backend = None
+        self._fresh = False
+        self._thread: ThreadPoolExecutor | None = None
+
+    def conversation(self, *, channel: str, address: str, rendered) -> Callable[[], None]:
+        """What putting `rendered` on the wire takes, with the work done here and now."""
+        if channel == Channel.WEBHOOK:
+            return partial(webhook_post, address, rendered)
+        if self._backend is None:
+            self._backend = get_connection()
+        if not isinstance(self._backend, SmtpBackend):
+            # Files (`make run`) and memory (tests): a backend per message,
+            # so each e-mail is its own file under var/mail/.
+            return partial(get_connection().send_messages, [rendered])
+        recipients = rendered.recipients()
+        if not recipients:
+            return lambda: None
+        encoding = rendered.encoding or settings.DEFAULT_CHARSET
+        return partial(
+            self._sendmail,
+            _sanitized_address(rendered.from_email, encoding),
+            [sanitize_address(recipient, encoding) for recipient in recipients],
+            wire_bytes(rendered),
+        )
+
+    def start(self, conversation: Callable[[], None]) -> Future:
+        """Hold the conversation in the second thread; its `Future` says how it ended."""
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-send")
+        return self._thread.submit(conversation)
+
+    def _sendmail(self, sender: str, recipients: list[str], data: bytes) -> None:
+        """What Django's SMTP backend does for one message, over the drain's connection."""
         for attempt in (1, 2):
-            if self._smtp is None:
-                connection = get_connection()
-                if not isinstance(connection, SmtpBackend):
-                    # Files (`make run`) and memory (tests): one message per call,
-                    # so each e-mail is its own file under var/mail/.
-                    connection.send_messages([message])
-                    return
-                self._smtp = connection
-                self._smtp.open()
+            if self._backend.connection is None:
+                self._backend.open()
                 self._fresh = True
-            message.connection = self._smtp
             try:
-                self._smtp.send_messages([message])
+                self._backend.connection.sendmail(sender, recipients, data)
             except smtplib.SMTPServerDisconnected:
                 # A reused connection the server had dropped: once more, fresh.
                 fresh = self._fresh
-                self.close()
+                self._close_connection()
                 if fresh or attempt == 2:
                     raise
             except Exception:
-                self.close()
+                self._close_connection()
                 raise
             else:
                 self._fresh = False
                 return
 
-    def close(self) -> None:
-        if self._smtp is not None:
+    def _close_connection(self) -> None:
+        if isinstance(self._backend, SmtpBackend):
             with contextlib.suppress(Exception):  # closing a broken connection may fail too
-                self._smtp.close()
-        self._smtp = None
+                self._backend.close()
+
+    def close(self) -> None:
+        """Wait for a conversation still going, then hang up."""
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
+            self._thread = None
+        self._close_connection()

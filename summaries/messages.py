@@ -10,7 +10,6 @@ gone, `summary_settle` marks the summary sent.
 """
 
 from email import encoders
-from email.mime.base import MIMEBase
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -18,12 +17,14 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import formats, timezone, translation
+from django.utils.html import escape
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from groups.messages import card
 from outbox.kinds import Kind, NotReady, register
 from outbox.models import Channel, Message, Priority
+from outbox.transports import FrozenPart
 from summaries.models import Summary
 from summaries.pdf import render_pdf
 from topics.models import ITPerspective, TopicStatus
@@ -64,20 +65,20 @@ def _prepared(message: Message, cache: dict) -> tuple[Summary, bytes, list[tuple
     return summary, data, listed
 
 
-_PARTS: dict[tuple, MIMEBase] = {}  # the PDF parts this worker process has built
+_PARTS: dict[tuple, FrozenPart] = {}  # the PDF parts this worker process has built
 _PARTS_KEPT = 4  # a few summaries' parts at most, however long the process lives
 
 
-def pdf_part(*, summary: Summary, pdf: bytes, filename: str) -> MIMEBase:
+def pdf_part(*, summary: Summary, pdf: bytes, filename: str) -> FrozenPart:
     """The PDF as a base64 MIME part, built once per summary version and reused.
 
-    The same part object goes into every copy; the e-mail generator only reads
-    it, so each message encodes only its own text and HTML.
+    The same part object goes into every copy, and is written to the wire once
+    (a `FrozenPart`), so each message encodes only its own text and HTML.
     """
     key = (summary.pk, summary.content_version, summary.pdf.name, filename)
     part = _PARTS.get(key)
     if part is None:
-        part = MIMEBase("application", "pdf")
+        part = FrozenPart("application", "pdf")
         part.set_payload(pdf)
         encoders.encode_base64(part)
         part.add_header("Content-Disposition", "attachment", filename=filename)
@@ -85,6 +86,56 @@ def pdf_part(*, summary: Summary, pdf: bytes, filename: str) -> MIMEBase:
             _PARTS.pop(next(iter(_PARTS)))
         _PARTS[key] = part
     return part
+
+
+def summary_bodies(*, summary: Summary, topics: list, name: str, email: str) -> tuple[str, str]:
+    """The e-mail's text and HTML for one recipient, in the active language and zone."""
+    context = {
+        "summary": summary,
+        "meeting": summary.meeting,
+        "delivery": {"name": name, "email": email},
+        "topics": topics,
+        "url": settings.SITE_URL + reverse("summaries:pdf", args=[summary.meeting.code]),
+    }
+    return (
+        render_to_string("summaries/email/summary.txt", context),
+        render_to_string("summaries/email/summary.html", context),
+    )
+
+
+# Stand-ins for a recipient's name and address: private-use characters, which no
+# name contains and escaping leaves as they are.
+_NAME, _EMAIL = "\ue000name\ue000", "\ue000email\ue000"
+
+
+def _bodies(summary: Summary, topics: list, message: Message, cache: dict) -> tuple[str, str]:
+    """`summary_bodies` for this recipient, rendered once per batch, version and language.
+
+    Everyone's text is the same but for their name (and address): the templates
+    are rendered once with stand-ins, which each copy then replaces with its own,
+    escaped in the HTML as the template would have escaped it. A template that
+    changes the stand-in (a filter on the name) leaves a trace, and then every
+    copy is rendered for itself.
+    """
+    key = (
+        "summary-bodies",
+        summary.pk,
+        summary.content_version,
+        message.language,
+        bool(message.name),
+    )
+    if key not in cache:
+        cache[key] = summary_bodies(
+            summary=summary, topics=topics, name=_NAME if message.name else "", email=_EMAIL
+        )
+    text, html = cache[key]
+    text = text.replace(_NAME, message.name).replace(_EMAIL, message.address)
+    html = html.replace(_NAME, escape(message.name)).replace(_EMAIL, escape(message.address))
+    if "\ue000" in text or "\ue000" in html:
+        return summary_bodies(
+            summary=summary, topics=topics, name=message.name, email=message.address
+        )
+    return text, html
 
 
 def render_summary(message: Message, cache: dict) -> EmailMultiAlternatives:
@@ -97,15 +148,7 @@ def render_summary(message: Message, cache: dict) -> EmailMultiAlternatives:
             "group": meeting.group.name,
             "date": date,
         }
-        context = {
-            "summary": summary,
-            "meeting": meeting,
-            "delivery": {"name": message.name, "email": message.address},
-            "topics": topics,
-            "url": settings.SITE_URL + reverse("summaries:pdf", args=[meeting.code]),
-        }
-        text = render_to_string("summaries/email/summary.txt", context)
-        html = render_to_string("summaries/email/summary.html", context)
+        text, html = _bodies(summary, topics, message, cache)
     email = EmailMultiAlternatives(
         subject=header_safe(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject),
         body=text,

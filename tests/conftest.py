@@ -8,6 +8,7 @@ missing service fails the run with a clear message instead of skipping.
 import asyncio
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -84,14 +85,16 @@ class Mailbox:
         self._arrivals: list[float] = []
         self._lock = threading.Lock()
         self.refuse_until = 0.0  # time.monotonic() until which every message gets a 421
+        self.refuse_seconds = 0.0  # a 421 spell still to begin, at the next message
         self.refused = 0
         self.delay = 0.0
         self.unknown: set[str] = set()  # recipients answered 550 at RCPT TO
         self.rcpt_attempts: Counter = Counter()
 
     def refuse_for(self, seconds: float) -> None:
-        """Answer 421 (service not available, try later) to every message for a while."""
-        self.refuse_until = time.monotonic() + seconds
+        """Answer 421 (service not available, try later) to every message for a while,
+        from the next message on (however long the test takes to queue it)."""
+        self.refuse_seconds = seconds
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         with self._lock:
@@ -104,6 +107,8 @@ class Mailbox:
     async def handle_DATA(self, server, session, envelope):
         if self.delay:
             await asyncio.sleep(self.delay)
+        if self.refuse_seconds:
+            self.refuse_until, self.refuse_seconds = time.monotonic() + self.refuse_seconds, 0.0
         if time.monotonic() < self.refuse_until:
             with self._lock:
                 self.refused += 1
@@ -131,6 +136,7 @@ class Mailbox:
             self._envelopes.clear()
             self._arrivals.clear()
             self.refuse_until = 0.0
+            self.refuse_seconds = 0.0
             self.refused = 0
             self.delay = 0.0
             self.unknown = set()
@@ -204,6 +210,27 @@ def text_body(message: EmailMessage) -> str:
 
 def html_body(message: EmailMessage) -> str:
     return message.get_body(preferencelist=("html",)).get_content()
+
+
+def mime_shape(message: EmailMessage | bytes) -> list[tuple[list[tuple[str, str]], bytes | None]]:
+    """A message as its receiver reads it, to compare two makings of one e-mail: each
+    part's headers, decoded (Date and Message-ID only present, boundaries left out),
+    and its decoded content."""
+    if isinstance(message, bytes):
+        message = message_from_bytes(message, policy=policy.default)
+    shape = []
+    for part in message.walk():
+        headers = []
+        for name, value in part.items():
+            value = " ".join(str(value).split())
+            if name.lower() in ("date", "message-id"):
+                value = "(present)"
+            elif name.lower() == "content-type":
+                value = re.sub(r';\s*boundary="?[^";]*"?', "", value)
+            headers.append((name, value))
+        content = None if part.is_multipart() else part.get_payload(decode=True)
+        shape.append((headers, content))
+    return shape
 
 
 # --- A chat webhook receiver (Teams or Slack, on loopback) ---------------------

@@ -5,10 +5,12 @@ process so each rule can be watched step by step. A kind declared here through
 the public `register()` stands in for a kind a later feature adds.
 """
 
+import random
 from datetime import timedelta
+from email import encoders
 
 import pytest
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
@@ -28,7 +30,8 @@ from outbox.services import (
     outbox_release_worker,
     outbox_resend,
 )
-from tests.conftest import header, text_body
+from outbox.transports import FrozenPart, wire_bytes
+from tests.conftest import header, mime_shape, text_body
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +41,8 @@ class Probe:
 
     rendered: list[str] = []
     caches: list[int] = []
+    seen: list[tuple[int, int]] = []
+    mailbox = None
     not_ready: set[str] = set()
     broken: set[str] = set()
 
@@ -54,6 +59,14 @@ def render_probe(message, cache):
     )
 
 
+def render_watcher(message, cache):
+    """The probe, noting how many messages had arrived and how many were marked sent."""
+    Probe.seen.append(
+        (len(Probe.mailbox.messages), Message.objects.filter(status=MessageStatus.SENT).count())
+    )
+    return render_probe(message, cache)
+
+
 def render_spy(message, cache):
     """The probe, noting which cache each message was given."""
     Probe.caches.append(id(cache))
@@ -62,6 +75,7 @@ def render_spy(message, cache):
 
 PROBE = kinds.register(kinds.Kind("tests.probe", "Probe", render_probe))
 SPY = kinds.register(kinds.Kind("tests.spy", "Spy", render_spy))
+WATCHER = kinds.register(kinds.Kind("tests.watcher", "Watcher", render_watcher))
 SECRET = kinds.register(kinds.Kind("tests.secret", "Secret", render_probe, secret=True))
 URGENT = kinds.register(
     kinds.Kind("tests.urgent", "Urgent", render_probe, priority=Priority.URGENT)
@@ -71,6 +85,7 @@ URGENT = kinds.register(
 @pytest.fixture(autouse=True)
 def _reset_probe():
     Probe.rendered, Probe.caches, Probe.not_ready, Probe.broken = [], [], set(), set()
+    Probe.seen, Probe.mailbox = [], None
 
 
 def _queue(*addresses, kind="tests.probe", **fields):
@@ -253,6 +268,92 @@ def test_a_secret_message_forgets_its_payload_once_sent_and_cannot_be_resent(mai
 
     Message.objects.update(status=MessageStatus.FAILED)
     assert messages_resend(messages=Message.objects.all()) == 0
+
+
+def test_a_message_is_marked_sent_before_the_next_one_goes_out(mailbox):
+    # A message's conversation runs while the next one is made, and its result is
+    # written with the next one's start: whenever a message is being made, at most
+    # the one before it is on the wire or has arrived and is not marked sent.
+    Probe.mailbox = mailbox
+    _queue(*[f"r{n:02d}@example.se" for n in range(25)], kind="tests.watcher")
+
+    assert outbox_drain() == 25
+
+    assert len(Probe.seen) == 25
+    for made, (arrived, marked) in enumerate(Probe.seen):
+        assert made - 1 <= marked <= arrived <= made
+    rows = list(Message.objects.all())
+    assert {(m.status, m.attempts, m.claimed_by) for m in rows} == {(MessageStatus.SENT, 1, "")}
+    assert len(mailbox.messages) == 25
+
+
+# --- On the wire ------------------------------------------------------------------------
+
+
+def _shared_part() -> FrozenPart:
+    part = FrozenPart("application", "pdf")
+    part.set_payload(bytes(range(256)) * 200)
+    encoders.encode_base64(part)
+    part.add_header("Content-Disposition", "attachment", filename="sammanfattning.pdf")
+    return part
+
+
+def _full_email(address: str, part: FrozenPart) -> EmailMultiAlternatives:
+    """Everything our kinds put in an e-mail: Swedish headers, a long line, HTML, a
+    calendar file, a part shared by many messages, an e-mail attached."""
+    email = EmailMultiAlternatives(
+        subject="[Tvärgrupp] Sammanfattning: Tvärgrupp Åsa 12 mars 2025",
+        body="Hej Åsa Öberg,\n\n" + "en rad som aldrig tar slut " * 60 + "\n--\nTvärgrupp\n",
+        from_email="Tvärgrupp <tvargrupp@example.se>",
+        to=[address],
+        reply_to=["Karin Åberg <karin@example.se>"],
+    )
+    email.attach_alternative("<p>Hej Åsa Öberg,</p><p>Här är den.</p>", "text/html")
+    email.attach("möte.ics", "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", "text/calendar")
+    email.attach(part)
+    email.attach("vidare.eml", EmailMessage("Vidare", "Hej", to=["x@example.se"]).message())
+    return email
+
+
+def test_an_email_goes_on_the_wire_as_django_would_make_it():
+    part = _shared_part()
+    for address in ("a@example.se", "b@example.se"):
+        email = _full_email(address, part)
+        data = wire_bytes(email)
+
+        assert mime_shape(data) == mime_shape(email.message().as_bytes(linesep="\r\n"))
+        assert b"\n" not in data.replace(b"\r\n", b"")  # CRLF throughout
+    # The shared part was written once and its bytes reused.
+    assert len(part.flattened) == 1
+    [flat] = part.flattened.values()
+    assert flat in data
+
+
+def test_a_boundary_found_in_the_text_is_never_used():
+    random.seed(10)
+    taken = f"=_{random.getrandbits(96):024x}"  # the boundary wire_bytes would pick first
+    email = EmailMultiAlternatives(
+        subject="Gränser", body=f"före\n--{taken}\nefter\n", to=["a@b.se"]
+    )
+    email.attach_alternative(f"<p>--{taken}--</p>", "text/html")
+    random.seed(10)
+
+    data = wire_bytes(email)
+
+    assert taken.encode() in data
+    assert f'boundary="{taken}"'.encode() not in data
+    assert mime_shape(data) == mime_shape(email.message().as_bytes(linesep="\r\n"))
+
+
+def test_a_drain_sends_what_djangos_smtp_backend_would_send(mailbox):
+    _queue("a@example.se", payload={"n": 3})
+
+    assert outbox_drain() == 1
+    get_connection().send_messages([render_probe(_row("a@example.se"), {})])
+
+    ours, djangos = mailbox.wait_for(2)
+    assert mime_shape(ours) == mime_shape(djangos)
+    assert header(ours, "Subject") == "Prov 3"
 
 
 # --- Claims, leases and recovery ----------------------------------------------------------

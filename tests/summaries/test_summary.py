@@ -8,20 +8,21 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.mail import get_connection
 from django.test import override_settings
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from pypdf import PdfReader
 
 from meetings.models import AttendanceStatus, MeetingStatus
 from outbox.models import MessageStatus
 from outbox.services import messages_resend
-from summaries.messages import render_summary
+from summaries.messages import _prepared, render_summary, summary_bodies
 from summaries.models import Summary, SummaryStatus
 from summaries.pdf import static_path
 from summaries.selectors import summary_messages
 from summaries.services import meeting_close, summary_render, summary_send
-from tests.conftest import header, send_outbox
+from tests.conftest import header, mime_shape, send_outbox, text_body
 from tests.factories import (
     AttendanceFactory,
     ContributionFactory,
@@ -279,6 +280,50 @@ def test_every_recipient_gets_the_same_pdf_bytes_and_it_parses_as_the_pdf(world,
     assert "Ny inledning" in "\n".join(
         p.extract_text() for p in PdfReader(io.BytesIO(pdfs[1])).pages
     )
+
+
+def test_each_summary_on_the_wire_is_the_email_django_makes_in_its_language(world, closed, mailbox):
+    english = UserFactory(email="en@example.se", full_name="Eve Ek", language="en")
+    AttendanceFactory(meeting=world.meeting, user=english)
+    summary_render(summary_id=closed.pk)
+    summary_send(summary=closed, by=world.moderator)
+    send_outbox()
+
+    received = {header(m, "To"): m for m in mailbox.wait_for(3)}
+    assert sorted(received) == ["en@example.se", "head@example.se", "participant@example.se"]
+    # The same rows made and sent by Django's own SMTP backend arrive the same.
+    rows = list(summary_messages(summary=closed))
+    get_connection().send_messages([render_summary(row, {}) for row in rows])
+    djangos = {header(m, "To"): m for m in mailbox.wait_for(6)[3:]}
+    for row in rows:
+        assert mime_shape(received[row.address]) == mime_shape(djangos[row.address])
+    assert header(received["en@example.se"], "Subject").startswith("[Tvärgrupp] Summary: ")
+    assert "Hello Eve Ek," in text_body(received["en@example.se"])
+    assert header(received["head@example.se"], "Subject").startswith("[Tvärgrupp] Sammanfattning: ")
+    assert "Hej Maria Lindqvist," in text_body(received["head@example.se"])
+
+
+@pytest.mark.parametrize("language", ["sv", "en"])
+def test_the_body_made_once_per_language_reads_as_if_made_for_each_person(world, closed, language):
+    names = ["Åsa <Öberg> & 'Eva' \"Q\"", "", "Eva \ue000name\ue000 Ek", "Omar Haddad"]
+    for number, name in enumerate(names):
+        person = UserFactory(email=f"p{number}@example.se", full_name=name, language=language)
+        AttendanceFactory(meeting=world.meeting, user=person)
+    summary_render(summary_id=closed.pk)
+    summary_send(summary=closed, by=world.moderator)
+    rows = summary_messages(summary=closed).filter(language=language, address__startswith="p")
+    cache = {}  # one batch: the templates are rendered once for all four
+
+    for row in rows:
+        email = render_summary(row, cache)
+        summary, _pdf, topics = _prepared(row, cache)
+        with translation.override(language), timezone.override(world.meeting.group.time_zone):
+            alone = summary_bodies(summary=summary, topics=topics, name=row.name, email=row.address)
+        assert (email.body, email.alternatives[0].content) == alone
+    greetings = {row.name: render_summary(row, cache).body.splitlines()[0] for row in rows}
+    hello = {"sv": "Hej", "en": "Hello"}[language]
+    assert greetings["Åsa <Öberg> & 'Eva' \"Q\""] == f"{hello} Åsa <Öberg> & 'Eva' \"Q\","
+    assert greetings[""] == f"{hello}!"
 
 
 def test_send_asks_first_then_writes_one_delivery_per_recipient(client, world, closed):
