@@ -282,17 +282,59 @@ class _Results:
         clauses): one round trip and one commit a message, where the ORM took a
         BEGIN, two UPDATEs and a COMMIT.
         """
+        now = timezone.now()
+        started, _rows = self._write_with(
+            *self._update(message.pk, {"lease_until": now + _lease(), "updated_at": now}, True)
+        )
+        if started:
+            message.attempts += 1
+        return bool(started)
+
+    def claim(self, now: datetime) -> list[int]:
+        """Write the pending results and claim up to BATCH due messages, in one statement
+        (PostgreSQL): `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING id`."""
+        self.settle()  # its result is one of those written
+        name = connection.ops.quote_name
+        table = name(Message._meta.db_table)
+        status, not_before, lease = name("status"), name("not_before"), name("lease_until")
+        # The names are the model's own and every value a parameter.
+        due = (
+            f"SELECT {name('id')} FROM {table} WHERE "  # noqa: S608
+            f"(({status} = %s AND {not_before} <= %s) OR ({status} = %s AND {lease} < %s))"
+            f" AND NOT ({name('id')} = ANY(%s))"  # a result being written in the same statement
+            f" ORDER BY {name('priority')}, {not_before}, {name('id')}"
+            " LIMIT %s FOR UPDATE SKIP LOCKED"
+        )
+        sql = (
+            f"UPDATE {table} SET {status} = %s, {name('claimed_by')} = %s, {lease} = %s,"  # noqa: S608
+            f" {name('updated_at')} = %s WHERE {name('id')} IN ({due}) RETURNING {name('id')}"
+        )
+        params = [
+            MessageStatus.SENDING.value,
+            self.token,
+            now + _lease(),
+            now,
+            MessageStatus.PENDING.value,
+            now,
+            MessageStatus.SENDING.value,
+            now,
+            [pk for pk, _fields in self.pending],
+            BATCH,
+        ]
+        _count, rows = self._write_with(sql, params, rows=True)
+        return [row[0] for row in rows]
+
+    def _write_with(self, sql: str, params: list, *, rows: bool = False) -> tuple[int, list]:
+        """Run a statement with the pending results written in it, as data-modifying `WITH`
+        clauses (elsewhere than PostgreSQL: before it, in one transaction). Returns its row
+        count and, if asked, its rows."""
         self.settle()
         now = timezone.now()
         pending, self.pending = self.pending, []
-        statements = [self._update(pk, {"updated_at": now, **fields}) for pk, fields in pending]
-        statements.append(
-            self._update(message.pk, {"lease_until": now + _lease(), "updated_at": now}, True)
-        )
+        results = [self._update(pk, {"updated_at": now, **fields}) for pk, fields in pending]
         try:
             with connection.cursor() as cursor:
                 if connection.vendor == "postgresql":
-                    *results, (sql, params) = statements
                     clauses = [
                         f"result_{n} AS ({result})" for n, (result, _p) in enumerate(results)
                     ]
@@ -302,15 +344,13 @@ class _Results:
                     )
                 else:
                     with transaction.atomic():
-                        for statement in statements:
+                        for statement in results:
                             cursor.execute(*statement)
-                started = cursor.rowcount
+                        cursor.execute(sql, params)
+                return cursor.rowcount, cursor.fetchall() if rows else []
         except BaseException:
             self.pending[:0] = pending
             raise
-        if started:
-            message.attempts += 1
-        return bool(started)
 
     def _update(self, pk: int, fields: dict, count_attempt: bool = False) -> tuple[str, list]:
         """`UPDATE outbox_message SET … WHERE id = pk`, while the row is `sending` under
@@ -354,6 +394,24 @@ def _claim(results: _Results) -> tuple[list[Message], datetime | None]:
     now = timezone.now()
     spacing = _email_spacing()
     held_until = None
+    if spacing or connection.vendor != "postgresql":
+        ids, held_until = _claim_with_clock(results, now, spacing)
+    else:
+        ids = results.claim(now)  # one statement, the results written in it
+    claimed = list(
+        Message.objects.filter(pk__in=ids, claimed_by=results.token)
+        .select_related("recipient")
+        .order_by("priority", "not_before", "pk")
+    )
+    return claimed, held_until
+
+
+def _claim_with_clock(
+    results: _Results, now: datetime, spacing: float
+) -> tuple[list[int], datetime | None]:
+    """The claim in a transaction of several statements: with a rate (the `Clock` row
+    decides), and on SQLite."""
+    held_until = None
     queue = Message.objects.filter(_due(now)).order_by("priority", "not_before", "pk")
     with results.writing():
         free = queue.exclude(channel=Channel.EMAIL) if spacing else queue
@@ -382,21 +440,17 @@ def _claim(results: _Results) -> tuple[list[Message], datetime | None]:
                 lease_until=now + _lease(),
                 updated_at=now,
             )
-    claimed = list(
-        Message.objects.filter(pk__in=ids, claimed_by=results.token)
-        .select_related("recipient")
-        .order_by("priority", "not_before", "pk")
-    )
-    return claimed, held_until
+    return ids, held_until
 
 
 def _deliver(message: Message, results: _Results, transports: Transports, cache: dict) -> None:
     """Make one claimed message and put it on the wire.
 
     It is made (rendered, and for e-mail turned into bytes) while the previous
-    message's conversation may still run; then that one is settled and its
-    result written together with this one's start, and this one's conversation
-    begins. Its own result is noted at the drain's next write.
+    message's conversation may still run; then that one is settled, this one's
+    conversation begins (up to the point where it would deliver), the previous
+    result is written together with this one's start, and only then is this
+    one delivered. Its own result is noted at the drain's next write.
     """
     now = timezone.now()
     try:
@@ -418,9 +472,18 @@ def _deliver(message: Message, results: _Results, transports: Transports, cache:
         reply = f"Could not make the message: {type(error).__name__}: {error}"
         results.add(message, status=MessageStatus.FAILED, last_error=reply[:2000])
         return
-    if not results.start(message):  # the previous message's result, and this one's start
-        return  # our lease ran out and another drain took it
-    results.on_the_wire = (message, transports.start(conversation))
+    results.settle()  # the one before is done: this one's conversation may begin
+    conversation, go = transports.start(conversation)
+    started = False
+    try:
+        # The previous message's result and this one's start, while the server
+        # hears this one's envelope; the message itself goes only once they are written.
+        started = results.start(message)
+    finally:
+        go.set_result(started)
+    if started:
+        results.on_the_wire = (message, conversation)
+    # Otherwise our lease ran out and another drain took it: the conversation is called off.
 
 
 def _release(messages: list[Message], results: _Results) -> None:

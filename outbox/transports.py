@@ -17,6 +17,7 @@ import contextlib
 import functools
 import json
 import random
+import re
 import smtplib
 import urllib.error
 import urllib.request
@@ -259,28 +260,32 @@ class Transports:
     A message is made ready for the wire in the caller's thread (`conversation`:
     for e-mail the bytes, by `wire_bytes`) and its conversation held in one
     second thread (`start`), so the drain makes the next message while the server
-    takes this one. The caller waits for each conversation (its `Future`) before
-    it starts the next: one message on the wire at a time.
+    takes this one. An e-mail's conversation goes as far as it can without
+    delivering anything (MAIL, RCPT, DATA) and then waits for the caller's `go`:
+    True delivers it (the message and its final dot), False calls it off (RSET).
+    The caller waits for each conversation before it starts the next: one
+    message on the wire at a time.
     """
 
     def __init__(self):
         self._backend = None
         self._fresh = False
         self._thread: ThreadPoolExecutor | None = None
+        self._go: Future | None = None
 
-    def conversation(self, *, channel: str, address: str, rendered) -> Callable[[], None]:
+    def conversation(self, *, channel: str, address: str, rendered) -> Callable[[Future], None]:
         """What putting `rendered` on the wire takes, with the work done here and now."""
         if channel == Channel.WEBHOOK:
-            return partial(webhook_post, address, rendered)
+            return partial(_when_told, partial(webhook_post, address, rendered))
         if self._backend is None:
             self._backend = get_connection()
         if not isinstance(self._backend, SmtpBackend):
             # Files (`make run`) and memory (tests): a backend per message,
             # so each e-mail is its own file under var/mail/.
-            return partial(get_connection().send_messages, [rendered])
+            return partial(_when_told, partial(get_connection().send_messages, [rendered]))
         recipients = rendered.recipients()
         if not recipients:
-            return lambda: None
+            return lambda go: None
         encoding = rendered.encoding or settings.DEFAULT_CHARSET
         return partial(
             self._sendmail,
@@ -289,20 +294,23 @@ class Transports:
             wire_bytes(rendered),
         )
 
-    def start(self, conversation: Callable[[], None]) -> Future:
-        """Hold the conversation in the second thread; its `Future` says how it ended."""
+    def start(self, conversation: Callable[[Future], None]) -> tuple[Future, Future]:
+        """Begin the conversation in the second thread. Returns how it ends (a `Future`),
+        and its `go`, which the caller must resolve: True to deliver, False not to."""
         if self._thread is None:
             self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-send")
-        return self._thread.submit(conversation)
+        self._go = Future()
+        return self._thread.submit(conversation, self._go), self._go
 
-    def _sendmail(self, sender: str, recipients: list[str], data: bytes) -> None:
-        """What Django's SMTP backend does for one message, over the drain's connection."""
+    def _sendmail(self, sender: str, recipients: list[str], data: bytes, go: Future) -> None:
+        """What `smtplib.SMTP.sendmail` does, over the drain's connection, waiting for `go`
+        between the DATA command and the message itself."""
         for attempt in (1, 2):
             if self._backend.connection is None:
                 self._backend.open()
                 self._fresh = True
             try:
-                self._backend.connection.sendmail(sender, recipients, data)
+                self._envelope(self._backend.connection, sender, recipients, len(data))
             except smtplib.SMTPServerDisconnected:
                 # A reused connection the server had dropped: once more, fresh.
                 fresh = self._fresh
@@ -313,8 +321,43 @@ class Transports:
                 self._close_connection()
                 raise
             else:
-                self._fresh = False
+                break
+        smtp = self._backend.connection
+        try:
+            if not go.result():
+                smtp.rset()  # nothing delivered: the message is no longer ours to send
                 return
+            quoted = re.sub(rb"(?m)^\.", b"..", data)
+            smtp.send(quoted + (b"" if quoted.endswith(b"\r\n") else b"\r\n") + b".\r\n")
+            code, reply = smtp.getreply()
+            if code != 250:
+                raise smtplib.SMTPDataError(code, reply)
+        except Exception:
+            self._close_connection()
+            raise
+        self._fresh = False
+
+    @staticmethod
+    def _envelope(smtp: smtplib.SMTP, sender: str, recipients: list[str], size: int) -> None:
+        """MAIL, RCPT and DATA, as `sendmail` sends them; nothing is delivered yet."""
+        smtp.ehlo_or_helo_if_needed()
+        options = [f"size={size}"] if smtp.does_esmtp and smtp.has_extn("size") else []
+        code, reply = smtp.mail(sender, options)
+        if code != 250:
+            raise smtplib.SMTPSenderRefused(code, reply, sender)
+        refused = {}
+        for recipient in recipients:
+            code, reply = smtp.rcpt(recipient)
+            if code not in (250, 251):
+                refused[recipient] = (code, reply)
+            if code == 421:
+                raise smtplib.SMTPRecipientsRefused(refused)
+        if len(refused) == len(recipients):
+            raise smtplib.SMTPRecipientsRefused(refused)
+        smtp.putcmd("data")
+        code, reply = smtp.getreply()
+        if code != 354:
+            raise smtplib.SMTPDataError(code, reply)
 
     def _close_connection(self) -> None:
         if isinstance(self._backend, SmtpBackend):
@@ -322,8 +365,16 @@ class Transports:
                 self._backend.close()
 
     def close(self) -> None:
-        """Wait for a conversation still going, then hang up."""
+        """Call off a conversation still waiting for its go, wait for it, then hang up."""
+        if self._go is not None and not self._go.done():
+            self._go.set_result(False)
         if self._thread is not None:
             self._thread.shutdown(wait=True)
             self._thread = None
         self._close_connection()
+
+
+def _when_told(deliver: Callable[[], None], go: Future) -> None:
+    """A conversation with nothing to do before its go: all of it, if told to."""
+    if go.result():
+        deliver()

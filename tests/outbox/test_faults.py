@@ -18,7 +18,6 @@ import time
 from collections import Counter
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -457,7 +456,10 @@ def test_the_sending_rate_holds_across_all_workers(workers, mailbox):
     _wait_for_everyone(mailbox, messages, addresses, timeout=60)
 
     arrivals = sorted(mailbox.arrivals)
-    gaps = [later - earlier for earlier, later in pairwise(arrivals)]
     assert len(arrivals) == 8
-    assert min(gaps) > 0.35  # four worker processes, yet one slot at a time
+    # Four worker processes, yet one slot at a time. A message reaches the server
+    # some time after its slot (a worker process's first message makes it slowly:
+    # up to 0.4 s on a loaded machine), so two arrivals may come close together,
+    # but never three: three slots span a second.
+    assert all(later - first > 0.5 for first, later in zip(arrivals, arrivals[2:], strict=False))
     assert arrivals[-1] - arrivals[0] > 7 * 0.45

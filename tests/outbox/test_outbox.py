@@ -67,6 +67,13 @@ def render_watcher(message, cache):
     return render_probe(message, cache)
 
 
+def render_thief(message, cache):
+    """The probe, while another drain takes this message (its lease ran out meanwhile)."""
+    if message.address in Probe.not_ready:
+        Message.objects.filter(pk=message.pk).update(claimed_by="other@host/1/ff")
+    return render_probe(message, cache)
+
+
 def render_spy(message, cache):
     """The probe, noting which cache each message was given."""
     Probe.caches.append(id(cache))
@@ -76,6 +83,7 @@ def render_spy(message, cache):
 PROBE = kinds.register(kinds.Kind("tests.probe", "Probe", render_probe))
 SPY = kinds.register(kinds.Kind("tests.spy", "Spy", render_spy))
 WATCHER = kinds.register(kinds.Kind("tests.watcher", "Watcher", render_watcher))
+THIEF = kinds.register(kinds.Kind("tests.thief", "Thief", render_thief))
 SECRET = kinds.register(kinds.Kind("tests.secret", "Secret", render_probe, secret=True))
 URGENT = kinds.register(
     kinds.Kind("tests.urgent", "Urgent", render_probe, priority=Priority.URGENT)
@@ -285,6 +293,22 @@ def test_a_message_is_marked_sent_before_the_next_one_goes_out(mailbox):
     rows = list(Message.objects.all())
     assert {(m.status, m.attempts, m.claimed_by) for m in rows} == {(MessageStatus.SENT, 1, "")}
     assert len(mailbox.messages) == 25
+
+
+def test_a_message_whose_claim_is_lost_is_called_off_before_it_is_delivered(mailbox):
+    # Its envelope may already be with the server; the message itself never goes.
+    _queue("a@example.se", "b@example.se", "c@example.se", kind="tests.thief")
+    Probe.not_ready = {"b@example.se"}  # here: the one another drain takes
+
+    assert outbox_drain() == 2
+
+    assert sorted(header(m, "To") for m in mailbox.messages) == ["a@example.se", "c@example.se"]
+    stolen = _row("b@example.se")
+    assert (stolen.status, stolen.claimed_by, stolen.attempts) == (
+        MessageStatus.SENDING,
+        "other@host/1/ff",
+        0,
+    )
 
 
 # --- On the wire ------------------------------------------------------------------------
