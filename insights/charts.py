@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 WIDTH = 640
 BAR_HEIGHT = 260
 PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 40, 12, 12, 48
+MAX_LABELS = 12
 
 
 @dataclass
@@ -93,7 +94,14 @@ def bar_chart(
                     )
                 )
     ticks = [Tick(baseline - value * scale, value) for value in _ticks(top) if value <= top]
-    labels = [AxisLabel(PAD_LEFT + (i + 0.5) * slot, c) for i, c in enumerate(categories)]
+    # At most MAX_LABELS labels under the bars (a long period has hundreds of meetings):
+    # every bar keeps its own in its title, and the table has them all.
+    every = max(1, math.ceil(len(categories) / MAX_LABELS))
+    labels = [
+        AxisLabel(PAD_LEFT + (i + 0.5) * slot, c)
+        for i, c in enumerate(categories)
+        if i % every == 0
+    ]
     legend = [(label, css) for label, css, _v in series]
     return BarChart(WIDTH, BAR_HEIGHT, rects, ticks, labels, baseline, legend)
 

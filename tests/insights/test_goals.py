@@ -369,3 +369,20 @@ def test_the_it_role_reads_insights_and_a_head_does_not(client, world, served):
     response = client.get(url, {"period": "all", "csv": "goals"})
     assert response.status_code == 403
     assert PROCESSES not in response.content.decode()
+
+
+def test_a_long_period_labels_at_most_twelve_bars_and_every_bar_keeps_its_name():
+    from insights.charts import bar_chart, hbar_chart
+
+    days = [f"dag {n}" for n in range(200)]
+    chart = bar_chart(categories=days, series=[("Lappar", "x", [1] * 200)], stacked=True)
+    assert [label.text for label in chart.labels] == [f"dag {n}" for n in range(0, 200, 17)]
+    assert len(chart.rects) == 200 and chart.rects[199].label == "dag 199, Lappar: 1"
+    short = bar_chart(categories=days[:12], series=[("Lappar", "x", [1] * 12)], stacked=True)
+    assert len(short.labels) == 12
+    goals = hbar_chart(categories=["Kort", PROCESSES], series=[("Lappar", "x", [2, 1])])
+    assert [label.text for label in goals.labels] == [
+        "Kort",
+        "Enhetliga och standardiserade pro…",
+    ]
+    assert goals.rects[1].label == f"{PROCESSES}, Lappar: 1"
