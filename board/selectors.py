@@ -32,6 +32,38 @@ AGENDA_FIELDS = (
 
 
 @dataclass
+class RoomPeople:
+    """Whom the moderator can note an idea or a follow-up for, who is in the room first.
+
+    Once attendance has been taken (someone is marked present), `present` holds the
+    people in the room and `others` the rest of the group and its invitees; before
+    that, `present` is empty and `others` holds everyone. Each keeps the roll's order:
+    those who said they were coming first, then by name.
+    """
+
+    present: list[User] = field(default_factory=list)
+    others: list[User] = field(default_factory=list)
+
+    @property
+    def taken(self) -> bool:
+        return bool(self.present)
+
+    @property
+    def key(self) -> str:
+        """Changes when the list or who is present changes: the board's script re-fills its
+        pickers only then (never while someone has one open for nothing)."""
+        return ",".join([f"{p.pk}+" for p in self.present] + [str(p.pk) for p in self.others])
+
+
+def room_people(*, roll: list[User]) -> RoomPeople:
+    """The pickers' people from the attendance roll (`attendance_roll`): no query of its own."""
+    return RoomPeople(
+        present=[person for person in roll if person.present],
+        others=[person for person in roll if not person.present],
+    )
+
+
+@dataclass
 class BoardPage:
     meeting: Meeting
     state: BoardState
@@ -59,8 +91,10 @@ class BoardPage:
         return list(self.meeting.group.departments.active().order_by("position", "name"))
 
     @cached_property
-    def people(self) -> list[User]:
-        return list(meeting_people(meeting=self.meeting)) if self.can_moderate else []
+    def people(self) -> "RoomPeople":
+        """Those marked present first: from the attendance roll, no query of its own (the
+        live part carries them too, for the pickers to follow attendance)."""
+        return room_people(roll=self.roll)
 
     @property
     def ended(self) -> bool:
@@ -173,6 +207,7 @@ def board_page(*, meeting: Meeting, user: User, now: datetime, lane: bool = Fals
         )
     waiting = [t for t in topics if t.status == TopicStatus.SUBMITTED]
     can_moderate = meeting.role >= Role.MODERATOR
+    roll = attendance_roll(meeting=meeting) if can_moderate else []
     return BoardPage(
         meeting=meeting,
         state=state,
@@ -189,20 +224,24 @@ def board_page(*, meeting: Meeting, user: User, now: datetime, lane: bool = Fals
         remaining=state.remaining(now) if focus else 0,
         suggested=suggested_seconds(meeting, now=now, remaining_topics=len(waiting)),
         poll_token=poll_token(meeting=meeting, user=user),
-        roll=attendance_roll(meeting=meeting) if can_moderate else [],
+        roll=roll,
         lane=follow_up_lane(meeting=meeting) if can_moderate and lane else None,
     )
 
 
 def meeting_people(*, meeting: Meeting):
-    """Everyone who may speak or own a follow-up: attendees and the group's members.
+    """Everyone who may speak or own a follow-up: attendees and the group's members
+    (the same people as the attendance roll; the board's pickers list them from it).
 
-    Each person carries the department they head in this group (`dept_code`,
-    `dept_short`), if any, so the board can say "Maria Lindqvist (HR)".
+    Each person carries the department they come for (`dept_code`): the one their
+    attendance names, else the first they head in this group, if any.
     """
     group_id = meeting.group_id
     heads = Department.heads.through.objects.filter(department__group=group_id)
-    headed = heads.filter(user=OuterRef("pk")).order_by("department__position", "department__name")
+    headed = heads.filter(user=OuterRef("pk"), department__archived_at__isnull=True).order_by(
+        "department__position", "department__name"
+    )
+    attending = Attendance.objects.filter(meeting=meeting, user=OuterRef("pk"))
     return (
         User.objects.filter(
             Q(pk__in=heads.values("user"))
@@ -211,10 +250,30 @@ def meeting_people(*, meeting: Meeting):
             | Q(pk__in=Attendance.objects.filter(meeting=meeting).values("user"))
         )
         .annotate(
-            dept_code=Subquery(headed.values("department__code")[:1]),
-            dept_short=Subquery(headed.values("department__short_name")[:1]),
+            dept_code=Coalesce(
+                Subquery(attending.values("department__code")[:1]),
+                Subquery(headed.values("department__code")[:1]),
+            ),
         )
         .order_by("full_name", "email")
+    )
+
+
+def idea_department(*, meeting: Meeting, user: User) -> Department | None:
+    """The department a participant's idea is from, never asked: the one their attendance
+    at this meeting names, else the first they head in the group, else none."""
+    attending = (
+        Attendance.objects.filter(meeting=meeting, user=user, department__archived_at__isnull=True)
+        .select_related("department")
+        .first()
+    )
+    if attending is not None and attending.department is not None:
+        return attending.department
+    return (
+        user.headed_departments.active()
+        .filter(group=meeting.group_id)
+        .order_by("position", "name")
+        .first()
     )
 
 

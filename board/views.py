@@ -26,6 +26,7 @@ from board.fragments import SHARED_VIEWS, shared_fragment
 from board.selectors import (
     board_page,
     board_version,
+    idea_department,
     link_candidates,
     meeting_people,
     poll_meeting_id,
@@ -276,10 +277,7 @@ def idea(request, code: str):
                     meeting=meeting,
                     code=request.POST.get("topic", ""),
                     author=request.user,
-                    department=request.user.headed_departments.active()
-                    .filter(group=meeting.group_id)
-                    .order_by("position", "name")
-                    .first(),
+                    department=idea_department(meeting=meeting, user=request.user),
                     text=form.cleaned_data["text"],
                 )
             errors = _form_errors(form)

@@ -1,5 +1,5 @@
 """Every page of the journeys, as each role sees it, passes axe-core (WCAG 2.2 A and AA)
-and the Nu HTML Checker.
+and the Nu HTML Checker, and shows no secondary or destructive button as a primary one.
 
 One walk over the demo organisation: each page is loaded in Chromium and checked
 by axe-core (axe-playwright-python, which ships axe.min.js: no network), and the
@@ -63,6 +63,25 @@ def _person(local: str) -> User:
     return User.objects.get(email=f"{local}@{DOMAIN}")
 
 
+# Secondary and destructive buttons (links that look like buttons too) must not look like
+# primary ones, on every page: their computed colours against a plain <button>'s.
+SAME_AS_PRIMARY = """() => {
+    const look = (e) => {
+        const s = getComputedStyle(e);
+        return [s.backgroundColor, s.color, s.borderTopColor].join(" ");
+    };
+    const probe = document.createElement("button");
+    document.querySelector("main").append(probe);
+    const primary = look(probe);
+    probe.remove();
+    return [...document.querySelectorAll(
+        ".button--secondary, .button--outline, .button--danger"
+    )].filter((e) => !e.matches(
+        ":disabled, [aria-pressed=true], details[open] > summary, :hover"
+    ) && look(e) === primary).map((e) => e.outerHTML.slice(0, 100));
+}"""
+
+
 class Walk:
     """Visits pages as one person: axe-core on the rendered page, the served HTML saved."""
 
@@ -96,6 +115,8 @@ class Walk:
         for violation in results.response["violations"]:
             targets = [", ".join(node["target"]) for node in violation["nodes"]][:5]
             self.violations.append(f"{where}: {violation['id']} ({violation['help']}) at {targets}")
+        for button in self.page.evaluate(SAME_AS_PRIMARY):
+            self.violations.append(f"{where}: a secondary button looks primary: {button}")
         slug = re.sub(r"[^a-z0-9]+", "-", f"{self.name}-{label or path}".lower()).strip("-")
         (self.out / f"{len(list(self.out.iterdir())):03d}-{slug}.html").write_text(html)
         self.visited.append(where)

@@ -752,6 +752,10 @@ class Lane:
     def empty(self) -> bool:
         return not self.items and not self.parked
 
+    @property
+    def size(self) -> int:
+        return len(self.items) + len(self.parked)
+
 
 def follow_up_lane(*, meeting: Meeting) -> Lane:
     """The lane of `meeting`, in a fixed number of queries. Micro-projects appear once

@@ -67,11 +67,18 @@ function hideError() {
     errorBox.textContent = "";
   }
 }
-body.addEventListener("htmx:sendError", () => showError(body.dataset.msgNetwork));
-body.addEventListener("htmx:timeout", () => showError(body.dataset.msgNetwork));
-body.addEventListener("htmx:responseError", (event) => {
-  const status = event.detail.xhr?.status;
-  showError(status === 403 || status === 401 ? body.dataset.msgForbidden : body.dataset.msgServer);
+const failureMessage = (status) => (!status ? body.dataset.msgNetwork
+  : status === 403 || status === 401 ? body.dataset.msgForbidden : body.dataset.msgServer);
+body.addEventListener("htmx:sendError", () => showError(failureMessage(0)));
+body.addEventListener("htmx:timeout", () => showError(failureMessage(0)));
+body.addEventListener("htmx:responseError", (event) => showError(failureMessage(event.detail.xhr?.status)));
+// Requests a page's own script makes (fetch) report failures the same way:
+// `request:failed` with the HTTP status, or 0 when the server was not reached.
+body.addEventListener("request:failed", (event) => showError(failureMessage(event.detail?.status)));
+// The message stays until the next request, or until it is clicked or Escape is pressed.
+errorBox?.addEventListener("click", hideError);
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") hideError();
 });
 
 // Plain forms (no htmx) show the same while the page is being sent, and cannot

@@ -113,12 +113,16 @@ function start(root) {
 
   const version = () => live.dataset.version;
 
+  // Someone is writing inside the live region: in a field, or with a changed text in an
+  // open disclosure (editing an idea, then on to its Save button). A swap now would take
+  // their text with the old field, so it waits.
   function typingInLive() {
     const active = document.activeElement;
-    return active && live.contains(active) && active.matches("input, textarea, select");
+    if (active && live.contains(active) && active.matches("input, textarea, select")) return true;
+    return [...live.querySelectorAll("details[open] textarea")].some((field) => field.value !== field.defaultValue);
   }
 
-  async function refresh() {
+  async function refresh(force = false) {
     if (typingInLive()) {
       pending = true;
       return;
@@ -127,16 +131,61 @@ function start(root) {
     url.searchParams.set("fragment", "live");
     const response = await fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true" } });
     if (!response.ok) return;
-    swap(await response.text());
+    swap(await response.text(), force);
   }
 
   const keyOf = (element) => element?.closest?.("[data-focus-key]")?.dataset.focusKey;
   const byKey = (key) => key && live.querySelector(`[data-focus-key="${CSS.escape(key)}"]`);
 
-  function swap(html) {
-    const doc = new DOMParser().parseFromString(html, "text/html");
-    const incoming = doc.getElementById("live");
-    if (!incoming || Number(incoming.dataset.version) < Number(version())) return;
+  // A person's own action (an htmx request whose target is #live) and a change learnt
+  // from the poll or the stream must not cross. htmx resolves its target when it sends:
+  // had a background swap replaced #live meanwhile, the answer would find its target gone
+  // and htmx would drop it without a word (no swap, no htmx:afterSwap, focus left on
+  // <body>). So while such a request is on its way, fragments from the poll or the stream
+  // wait (the newest is kept), and are swapped in after its answer only if newer.
+  let acting = 0;
+  let held = null;
+  document.body.addEventListener("htmx:beforeSend", (event) => {
+    if (event.detail.target?.id !== "live") return;
+    acting += 1;
+    // "loadend" follows htmx's own load/error/abort/timeout handling (its swap included),
+    // and fires on the request itself, so a form the swap removed cannot hide it.
+    event.detail.xhr.addEventListener("loadend", () => {
+      acting -= 1;
+      if (acting === 0 && held) {
+        const waiting = held;
+        held = null;
+        swapIn(waiting);
+      }
+    });
+  });
+
+  function swap(html, force = false) {
+    const incoming = new DOMParser().parseFromString(html, "text/html").getElementById("live");
+    if (!incoming) return;
+    if (force) incoming.dataset.force = "true";
+    if (acting > 0) {
+      if (!held || Number(incoming.dataset.version) > Number(held.dataset.version)) held = incoming;
+      return;
+    }
+    swapIn(incoming);
+  }
+
+  function swapIn(incoming) {
+    // Only a newer version: the same one is what the person's own action already showed
+    // (with its messages, which a second copy would wipe).
+    // A forced swap takes the same version too: the answer to the person's own drag and
+    // drop, or the board as it is after a failed one (the dragged post-it put back).
+    const newer = Number(incoming.dataset.version) - Number(version());
+    if (newer < 0 || (newer === 0 && !incoming.dataset.force)) return;
+    // Someone began typing inside the region while the fragment was on its way (a poll's
+    // fetch takes a moment): their text would go with the old field. Fetch again when
+    // they leave it.
+    if (typingInLive() && !incoming.dataset.force) {
+      pending = true;
+      return;
+    }
+    delete incoming.dataset.force;
     const focusedKey = live.contains(document.activeElement) ? keyOf(document.activeElement) : null;
     const open = [...live.querySelectorAll("details[open]")].map((d) => d.id || keyOf(d.querySelector("summary")));
     live.replaceWith(incoming);
@@ -156,6 +205,7 @@ function start(root) {
     syncTools();
     syncNotes();
     tick();
+    if (view === "screen") fitScreen();
     if (live.dataset.focus !== lastFocus) {
       lastFocus = live.dataset.focus;
       announce(live.dataset.focusTitle);
@@ -171,8 +221,11 @@ function start(root) {
   // the agenda item that has the word, or the control or field they were in.
   function placeFocus() {
     if (!intent) return;
-    const { action, key } = intent;
+    const { action, key, fold } = intent;
     intent = null;
+    // An action inside a fold of the board (the follow-up lane) leaves it open.
+    const again = fold && document.getElementById(fold);
+    if (again) again.open = true;
     if (live.dataset.state === "ended") return;
     const current = live.querySelector("[aria-current] [data-give]") ?? live.querySelector("[data-give]");
     let target = null;
@@ -181,15 +234,19 @@ function start(root) {
     else if (key) target = byKey(key);
     if (!target && action === "remove") target = live.querySelector("#ideas-heading");
     if (!target && (action === "up" || action === "down")) target = current;
+    if (!target && again) target = again.querySelector(":scope > summary");
     target?.focus();
   }
 
-  document.addEventListener("focusout", () => {
+  // What waited while they wrote comes when they leave the field or close the disclosure.
+  const catchUp = () => {
     if (pending && !typingInLive()) {
       pending = false;
       refresh();
     }
-  });
+  };
+  document.addEventListener("focusout", catchUp);
+  document.addEventListener("toggle", catchUp, true); // "toggle" does not bubble
 
   // What was pressed, before htmx sends it (capture phase: this runs first).
   document.addEventListener("submit", (event) => {
@@ -197,7 +254,15 @@ function start(root) {
     const form = event.target;
     let action = submitter?.name === "action" ? submitter.value : form.elements.action?.value;
     if (submitter?.name === "card") action = submitter.value.split(":")[0]; // "give:CODE"
-    intent = { action, key: keyOf(submitter) ?? keyOf(form), inLive: live.contains(form), form };
+    // A form inside a disclosure (editing or removing an idea) comes back to its summary.
+    const disclosure = form.closest("details")?.querySelector(":scope > summary");
+    intent = {
+      action,
+      key: keyOf(submitter) ?? keyOf(form) ?? keyOf(disclosure),
+      inLive: live.contains(form),
+      fold: form.closest("details[id]")?.id,
+      form,
+    };
   }, true);
 
   // htmx swaps (the moderator's own actions, a participant's idea) land here too.
@@ -244,6 +309,24 @@ function start(root) {
     for (const tools of document.querySelectorAll("[data-board-tools]")) {
       tools.hidden = live.dataset.state === "ended";
     }
+    syncPeople();
+  }
+
+  // The pickers of people (who said it, who owns a follow-up) list those marked present
+  // first: the list comes with each board version (a <template> in #live) and is copied
+  // in when it has changed, keeping what was chosen.
+  function syncPeople() {
+    const source = live.querySelector("#people-options");
+    if (!source) return;
+    for (const select of document.querySelectorAll("select[data-people]")) {
+      if (select.dataset.people === source.dataset.key) continue;
+      const chosen = select.value;
+      const blank = select.querySelector('option[value=""]');
+      select.replaceChildren(...(blank ? [blank] : []), source.content.cloneNode(true));
+      select.value = chosen;
+      if (select.value !== chosen) select.value = "";
+      select.dataset.people = source.dataset.key;
+    }
   }
 
   // The notes field shows the focused post-it's notes unless the moderator is editing them.
@@ -287,7 +370,15 @@ function start(root) {
   setInterval(tick, 250);
 
   if (view === "board") setUpBoardKeys();
-  if (view === "screen") setUpFullScreen();
+  if (view === "screen") {
+    setUpFullScreen();
+    fitScreen();
+    let resizing = null;
+    window.addEventListener("resize", () => {
+      clearTimeout(resizing);
+      resizing = setTimeout(fitScreen, 100);
+    });
+  }
 
   function setUpBoardKeys() {
     const help = document.getElementById("help");
@@ -368,12 +459,37 @@ function start(root) {
       body.set("order", order);
       dragged = null;
       // getAttribute: form.action would be the buttons named "action".
+      const failed = (status) => document.body.dispatchEvent(new CustomEvent("request:failed", { detail: { status } }));
       fetch(form.getAttribute("action"), {
         method: "POST", body, credentials: "same-origin", headers: { "HX-Request": "true" },
-      }).then((response) => (response.ok ? response.text() : null)).then((html) => {
-        if (html) swap(html);
+      }).then((response) => {
+        if (!response.ok) throw response.status;
+        return response.text();
+      }).then((html) => swap(html, true)).catch((status) => {
+        failed(typeof status === "number" ? status : 0);
+        refresh(true); // the agenda as the server has it, not as it was dropped
       });
     });
+  }
+
+  // The projector shows the post-it with the word whole. Its fields start at the size the
+  // server chose for their length (the density class) and shrink a step at a time until
+  // none is cut off, down to a floor still readable from the room; a field that still does
+  // not fit says so (a fade and "…"), never a line cut in half without a sign.
+  function fitScreen() {
+    const fields = live.querySelector(".spotlight__fields");
+    if (!fields) return;
+    const boxes = [...fields.children];
+    fields.style.fontSize = "";
+    const start = parseFloat(getComputedStyle(fields).fontSize);
+    const floor = window.innerHeight / 64; // 17 px on a 1080-line screen, 11 on 720
+    const cut = () => boxes.filter((box) => box.scrollHeight > box.clientHeight + 1);
+    for (let size = start; cut().length && size > floor; ) {
+      size = Math.max(floor, size * 0.92);
+      fields.style.fontSize = `${size}px`;
+    }
+    const still = new Set(cut());
+    for (const box of boxes) box.classList.toggle("is-cut", still.has(box));
   }
 
   // The projector fills the screen: a button and the F key (Fullscreen API).
@@ -409,5 +525,5 @@ function start(root) {
     if (typingInLive()) pending = true;
     else swap(html);
   });
-  followVersions(root, version, refresh, () => !stream.healthy);
+  followVersions(root, version, () => refresh(), () => !stream.healthy);
 }

@@ -14,8 +14,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from board.models import BoardState
-from board.services import board_give_word, board_start, contribution_add
-from meetings.models import MeetingStatus
+from board.selectors import room_people
+from board.services import (
+    board_attendance_mark,
+    board_give_word,
+    board_start,
+    contribution_add,
+)
+from meetings.models import Attendance, MeetingStatus
+from meetings.selectors import attendance_roll
 from summaries.services import meeting_close
 from tests.factories import TopicFactory
 from topics.models import Contribution
@@ -251,3 +258,70 @@ def test_the_shortcut_help_lists_every_key_the_board_answers(client, world, live
     help_text = page[page.index('<dialog id="help"') : page.index("</dialog>")]
     listed = set(re.findall(r"<kbd>([^<]+)</kbd>", help_text))
     assert {KEY_NAMES.get(key, key) for key in keys} <= listed
+
+
+def _picker(page: str, select_id: str) -> list[tuple[str, list[str]]]:
+    """A <select>'s options as [(group label or "", [option texts])], the blank one left out."""
+    select = page[page.index(f'id="{select_id}"') :]
+    select = select[: select.index("</select>")]
+    groups = re.findall(r'<optgroup label="([^"]*)">(.*?)</optgroup>', select)
+    if not groups:
+        groups = [("", select)]
+    return [
+        (label, [text for value, text in re.findall(r'<option value="(\d+)">([^<]*)<', body)])
+        for label, body in groups
+    ]
+
+
+def test_the_pickers_list_the_group_before_attendance_and_those_present_first_after(world, live):
+    roll = attendance_roll(meeting=world.meeting)
+    people = room_people(roll=roll)
+    assert not people.taken
+    assert {world.moderator.pk, world.head.pk, world.participant.pk} <= {
+        p.pk for p in people.others
+    }
+    assert [p.pk for p in people.others] == [p.pk for p in roll]
+
+    board_attendance_mark(meeting=world.meeting, person_code=world.participant.code, present=True)
+    board_attendance_mark(meeting=world.meeting, person_code=world.head.code, present=True)
+    people = room_people(roll=attendance_roll(meeting=world.meeting))
+    assert people.taken
+    assert [p.display_name for p in people.present] == ["Maria Lindqvist", "Omar Haddad"]
+    assert world.moderator.pk in {p.pk for p in people.others}
+    assert not {p.pk for p in people.present} & {p.pk for p in people.others}
+
+
+def test_the_board_picks_a_speaker_from_those_present_first(client, world, live):
+    page = _get(client, world.moderator, "board:board", world)
+    before = _picker(page, "idea-speaker")
+    assert [label for label, _names in before] == [""]
+    assert "Maria Lindqvist (HR)" in before[0][1] and "Karin Åberg" in before[0][1]
+
+    board_attendance_mark(meeting=world.meeting, person_code=world.head.code, present=True)
+    page = _get(client, world.moderator, "board:board", world)
+    for select_id in ("idea-speaker", "fu-owner"):
+        (here, present), (rest, others) = _picker(page, select_id)
+        assert (here, present) == ("I rummet", ["Maria Lindqvist (HR)"])
+        assert rest == "Övriga i gruppen" and "Karin Åberg" in others
+        assert "Maria Lindqvist (HR)" not in others
+    # The live fragment carries the list too, for the pickers outside it to follow.
+    fragment = _get(client, world.moderator, "board:board", world, fragment="live")
+    template = fragment[fragment.index('<template id="people-options"') :]
+    template = template[: template.index("</template>")]
+    assert re.findall(r'<optgroup label="([^"]*)">', template) == ["I rummet", "Övriga i gruppen"]
+
+
+def test_a_participant_who_comes_for_a_department_adds_ideas_as_that_department(
+    client, world, live
+):
+    # Omar is no head; his attendance says he comes for IT.
+    Attendance.objects.filter(meeting=world.meeting, user=world.participant).update(
+        department=world.it
+    )
+    client.force_login(world.participant)
+    client.post(
+        reverse("board:idea", args=[world.meeting.code]),
+        {"view": "participant", "action": "add", "topic": live.code, "text": "Från IT"},
+    )
+    idea = Contribution.objects.get()
+    assert (idea.author, idea.department, idea.kind) == (world.participant, world.it, "idea")

@@ -307,7 +307,7 @@ def _fill(world, size):
 @pytest.mark.parametrize(
     ("name", "role", "fragment", "queries"),
     [
-        ("board:board", "moderator", False, 20),
+        ("board:board", "moderator", False, 19),  # people from the attendance roll
         ("board:board", "moderator", True, 18),  # the live part: no pickers
         ("board:screen", "participant", False, 9),
         ("board:participant", "head", False, 9),
