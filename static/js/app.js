@@ -4,11 +4,14 @@ const body = document.body;
 const errorBox = document.getElementById("request-error");
 
 // After htmx swaps in content, move focus to the first field with an error so
-// keyboard and screen-reader users land where the problem is.
+// keyboard and screen-reader users land where the problem is; a page that comes back
+// from a plain form with errors does the same (its error may be far below the top).
+const INVALID = ".field--error input, .field--error select, .field--error textarea";
 body.addEventListener("htmx:afterSwap", (event) => {
-  const invalid = event.detail.target.querySelector(".field--error input, .field--error select, .field--error textarea");
+  const invalid = event.detail.target.querySelector(INVALID);
   if (invalid) invalid.focus();
 });
+document.querySelector(`main ${INVALID.replaceAll(", ", ", main ")}`)?.focus();
 
 // A button with data-confirm asks before its form is sent (a second guard; the
 // server refuses what must not happen anyway).

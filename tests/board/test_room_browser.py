@@ -536,3 +536,24 @@ def test_marking_someone_present_puts_them_first_in_the_pickers(browser, live_se
     expect(idea).to_contain_text("Maria Lindqvist")
     expect(idea).to_contain_text("HR")
     context.close()
+
+
+def test_a_summary_sent_back_with_an_error_puts_the_moderator_on_the_field(
+    browser, live_server, world, room
+):
+    """The review is a long plain form: its error is far below the top it reloads at."""
+    meeting_close(meeting=world.meeting)
+    context, page = _open(
+        browser,
+        live_server,
+        world.moderator,
+        f"/m/{world.meeting.code}/summary/",
+        {"width": 1440, "height": 900},
+    )
+    page.get_by_label("Fler mottagare").fill("inte-en-adress")
+    page.get_by_role("button", name="Spara", exact=True).click()
+    field = page.get_by_label("Fler mottagare")
+    expect(field).to_be_focused()
+    expect(field).to_have_value("inte-en-adress")
+    expect(field).to_be_in_viewport()
+    context.close()
