@@ -299,14 +299,14 @@ class _Results:
         status, not_before, lease = name("status"), name("not_before"), name("lease_until")
         # The names are the model's own and every value a parameter.
         due = (
-            f"SELECT {name('id')} FROM {table} WHERE "  # noqa: S608
+            f"SELECT {name('id')} FROM {table} WHERE "  # noqa: S608 # nosec B608
             f"(({status} = %s AND {not_before} <= %s) OR ({status} = %s AND {lease} < %s))"
             f" AND NOT ({name('id')} = ANY(%s))"  # a result being written in the same statement
             f" ORDER BY {name('priority')}, {not_before}, {name('id')}"
             " LIMIT %s FOR UPDATE SKIP LOCKED"
         )
         sql = (
-            f"UPDATE {table} SET {status} = %s, {name('claimed_by')} = %s, {lease} = %s,"  # noqa: S608
+            f"UPDATE {table} SET {status} = %s, {name('claimed_by')} = %s, {lease} = %s,"  # noqa: S608 # nosec B608
             f" {name('updated_at')} = %s WHERE {name('id')} IN ({due}) RETURNING {name('id')}"
         )
         params = [
@@ -366,7 +366,7 @@ class _Results:
         # The names are the model's own and every value a parameter.
         table, where = name(Message._meta.db_table), f"{name('id')} = %s"
         where += f" AND {name('status')} = %s AND {name('claimed_by')} = %s"
-        sql = f"UPDATE {table} SET {', '.join(columns)} WHERE {where}"  # noqa: S608
+        sql = f"UPDATE {table} SET {', '.join(columns)} WHERE {where}"  # noqa: S608 # nosec B608
         return sql, [*params, pk, MessageStatus.SENDING.value, self.token]
 
     def report(self) -> None:

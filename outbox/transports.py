@@ -16,8 +16,8 @@ summary's PDF, attached to 300 copies) is written once and its bytes reused.
 import contextlib
 import functools
 import json
-import random
 import re
+import secrets
 import smtplib
 import urllib.error
 import urllib.request
@@ -245,9 +245,9 @@ def wire_bytes(email: EmailMessage) -> bytes:
     for part in multiparts:
         # RFC 2045's "=_" occurs in no base64 or quoted-printable text; searching the
         # parts' own text (not Python's, over everything written) rules out the rest.
-        boundary = f"=_{random.getrandbits(96):024x}"
+        boundary = f"=_{secrets.token_hex(12)}"
         while any(boundary in text for text in texts):
-            boundary = f"=_{random.getrandbits(96):024x}"
+            boundary = f"=_{secrets.token_hex(12)}"
         part.set_boundary(boundary)
     buffer = BytesIO()
     _WireGenerator(buffer, mangle_from_=False).flatten(message, linesep="\r\n")
